@@ -1,0 +1,1 @@
+//! Generators of valid packets for fuzzing and property tests.
