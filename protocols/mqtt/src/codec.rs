@@ -150,7 +150,7 @@ mod tests {
         assert_eq!(
             d.decode(&mut buf),
             Err(DecodeError::PacketTooLarge {
-                size: 200_000_004,
+                size: 201_326_596,
                 max: 100
             })
         );
