@@ -49,7 +49,7 @@ mod reason;
 mod types;
 mod writer;
 
-#[cfg(feature = "arbitrary")]
+#[cfg(any(test, feature = "arbitrary"))]
 pub mod fuzzing;
 
 pub use codec::{Decoder, MAX_REMAINING_LENGTH};
