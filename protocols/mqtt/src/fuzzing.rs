@@ -1,12 +1,15 @@
 //! Generators of valid packets, and the checks that fuzz targets and property tests run.
-#![expect(
-    clippy::panic,
-    reason = "fuzz and property checks report a failure by panicking"
-)]
 //!
 //! Built with the `arbitrary` feature (and in this crate's tests). The fuzz targets in
 //! `fuzz/` are a few lines each; the logic lives here so that it compiles, and is tested,
 //! with the crate.
+
+#![expect(clippy::panic, reason = "fuzz and property checks report a failure by panicking")]
+
+#![expect(
+    clippy::panic,
+    reason = "fuzz and property checks report a failure by panicking"
+)]
 
 use std::num::{NonZeroU16, NonZeroU32};
 
