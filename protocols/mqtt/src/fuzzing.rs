@@ -4,8 +4,6 @@
 //! `fuzz/` are a few lines each; the logic lives here so that it compiles, and is tested,
 //! with the crate.
 
-#![expect(clippy::panic, reason = "fuzz and property checks report a failure by panicking")]
-
 #![expect(
     clippy::panic,
     reason = "fuzz and property checks report a failure by panicking"
