@@ -1,6 +1,6 @@
 //! Framing: the streaming [`Decoder`] and its need-more-bytes contract.
 
-use bytes::BytesMut;
+use bytes::{Buf, BytesMut};
 
 use crate::error::DecodeError;
 use crate::packet::{Connect, Packet};
@@ -95,8 +95,8 @@ impl Decoder {
             }
             None => return Err(DecodeError::ExpectedConnect),
         };
-        let mut frame = buf.split_to(size);
-        let body = frame.split_off(header_len).freeze();
+        buf.advance(header_len);
+        let body = buf.split_to(remaining as usize).freeze();
         Packet::decode(header, body, protocol).map(Some)
     }
 }

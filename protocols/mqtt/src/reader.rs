@@ -93,10 +93,16 @@ impl Reader {
 
     /// A UTF-8 encoded string: well-formed, no surrogates, no U+0000.
     pub(crate) fn string(&mut self) -> Result<ByteString, DecodeError> {
-        let bytes = self.binary()?;
-        let s = ByteString::try_from(bytes).map_err(|_| DecodeError::InvalidUtf8)?;
+        let s = self.utf8()?;
         check_mqtt_string(&s)?;
         Ok(s)
+    }
+
+    /// A well-formed UTF-8 string whose U+0000 check is left to the caller (topic names
+    /// check it in the same pass as wildcards).
+    pub(crate) fn utf8(&mut self) -> Result<ByteString, DecodeError> {
+        let bytes = self.binary()?;
+        ByteString::try_from(bytes).map_err(|_| DecodeError::InvalidUtf8)
     }
 }
 

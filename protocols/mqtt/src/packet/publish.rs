@@ -77,7 +77,7 @@ impl Publish {
         if dup && qos == QoS::AtMostOnce {
             return Err(DecodeError::DupWithQoS0);
         }
-        let topic = TopicName::new(r.string()?)?;
+        let topic = TopicName::new(r.utf8()?)?;
         let packet_id = match qos {
             QoS::AtMostOnce => None,
             _ => Some(r.packet_id()?),
