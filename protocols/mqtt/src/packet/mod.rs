@@ -249,12 +249,11 @@ impl Packet {
             Self::Auth(_) if protocol == Protocol::V311 => return Err(EncodeError::NotInProtocol),
             _ => packet_type.fixed_flags(),
         };
-        if let Some(code) = self.reason_code() {
-            if protocol == Protocol::V5
-                && !crate::ReasonCode::allowed_in(packet_type).contains(&code)
-            {
-                return Err(EncodeError::InvalidReasonCode);
-            }
+        if let Some(code) = self.reason_code()
+            && protocol == Protocol::V5
+            && !crate::ReasonCode::allowed_in(packet_type).contains(&code)
+        {
+            return Err(EncodeError::InvalidReasonCode);
         }
         Ok((packet_type as u8) << 4 | flags)
     }
