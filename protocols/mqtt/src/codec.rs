@@ -85,7 +85,7 @@ impl Decoder {
         }
         let protocol = match self.protocol {
             Some(protocol) => protocol,
-            None if header == 0x10 => {
+            None if header >> 4 == 1 => {
                 let body = buf.get(header_len..size).unwrap_or_default();
                 let protocol = Connect::peek_protocol(body);
                 self.protocol = protocol;

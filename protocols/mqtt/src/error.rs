@@ -78,6 +78,9 @@ pub enum DecodeError {
     /// An empty topic name without a topic alias [MQTT-4.7.3-1], [MQTT-3.3.2-1].
     #[error("empty topic name")]
     EmptyTopicName,
+    /// MQTT 5: an empty topic name without a Topic Alias (section 3.3.2.1).
+    #[error("empty topic name without a topic alias")]
+    MissingTopicAlias,
     /// A topic filter that is empty or misplaces a wildcard [MQTT-4.7.1-2], [MQTT-4.7.1-3].
     #[error("invalid topic filter")]
     InvalidTopicFilter,
@@ -90,6 +93,10 @@ pub enum DecodeError {
     /// Reserved bits of a subscription options byte are set [MQTT-3.8.3-5].
     #[error("reserved subscription option bits set")]
     InvalidSubscriptionOptions,
+    /// A subscription's Maximum QoS of 3 (a Protocol Error in 5.0, section 3.8.3.1;
+    /// malformed in 3.1.1 [MQTT-3.8.3-4]).
+    #[error("subscription QoS 3")]
+    InvalidSubscriptionQoS,
     /// Retain Handling of 3 [MQTT-3.8.3-5].
     #[error("retain handling 3")]
     InvalidRetainHandling,
@@ -142,7 +149,11 @@ impl DecodeError {
             Self::InvalidTopicFilter | Self::InvalidSharedSubscription => {
                 ReasonCode::TopicFilterInvalid
             }
+            Self::InvalidPropertyValue(0x23) => ReasonCode::TopicAliasInvalid,
             Self::ExpectedConnect
+            | Self::MissingTopicAlias
+            | Self::InvalidSubscriptionQoS
+            | Self::NoTopicFilter
             | Self::NoLocalOnSharedSubscription
             | Self::InvalidRetainHandling
             | Self::DuplicateProperty(_)

@@ -188,9 +188,6 @@ impl TopicFilter {
     /// Checks the MQTT 5 shared-subscription form [MQTT-4.8.2-1], [MQTT-4.8.2-2]: a
     /// non-empty share name without wildcards, followed by a non-empty filter.
     pub(crate) fn check_shared_v5(&self) -> Result<(), DecodeError> {
-        if self.0 == "$share" {
-            return Err(DecodeError::InvalidSharedSubscription);
-        }
         if !self.0.starts_with("$share/") {
             return Ok(());
         }
@@ -257,7 +254,7 @@ impl SubscriptionOptions {
     /// Parses the options byte [MQTT-3.8.3-4] (3.1.1: reserved bits 2-7 are 0),
     /// [MQTT-3.8.3-5] (5.0: bits 6-7 are 0, retain handling 3 is a protocol error).
     pub(crate) fn from_byte(byte: u8, protocol: Protocol) -> Result<Self, DecodeError> {
-        let qos = QoS::from_bits(byte & 0b11)?;
+        let qos = QoS::from_bits(byte & 0b11).map_err(|_| DecodeError::InvalidSubscriptionQoS)?;
         match protocol {
             Protocol::V311 => {
                 if byte & !0b11 != 0 {
@@ -360,7 +357,6 @@ mod tests {
         assert_eq!(f.shared(), Some(("group", "a/+")));
         assert!(f.check_shared_v5().is_ok());
         for bad in [
-            "$share",
             "$share/",
             "$share/g",
             "$share//a",
@@ -380,6 +376,13 @@ mod tests {
                 .check_shared_v5()
                 .is_ok()
         );
+        // Only "$share/" starts a shared subscription [MQTT-4.8.2-1].
+        assert!(
+            TopicFilter::new("$share")
+                .unwrap()
+                .check_shared_v5()
+                .is_ok()
+        );
     }
 
     #[test]
@@ -391,7 +394,7 @@ mod tests {
         assert_eq!(o.to_byte(Protocol::V5), 0b0010_1110);
         assert_eq!(
             SubscriptionOptions::from_byte(3, Protocol::V5),
-            Err(DecodeError::InvalidQoS)
+            Err(DecodeError::InvalidSubscriptionQoS)
         );
         assert_eq!(
             SubscriptionOptions::from_byte(0b0011_0000, Protocol::V5),

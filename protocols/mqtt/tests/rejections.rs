@@ -1,7 +1,7 @@
 //! One rejection per validation rule: a minimal packet that breaks only that rule, the
 //! exact [`DecodeError`] and the [`ReasonCode`] it yields, one line per case (after
-//! ntex-mqtt's `test_case` tables). Each line becomes its own `#[test]`, so a failing or
-//! ignored case is named in the test output.
+//! ntex-mqtt's `test_case` tables). Each line becomes its own `#[test]`, so a failing
+//! case is named in the test output.
 //!
 //! Decoders: `v3` and `v5` know their version (client side, or a server after CONNECT);
 //! `server` is a fresh server-side decoder whose first packet must be CONNECT. All refuse
@@ -10,10 +10,8 @@
 //! Below the table: the cases that need more than one line (maximum packet size), and the
 //! allowed counterparts of rules that differ between versions or look alike.
 //!
-//! Cases marked `#[ignore = "BUG: ..."]` show where the codec departs from the standard;
-//! they pass once `src/` is fixed. Where the fix is a reason code whose error variant is
-//! shared with other cases, the table row asserts the variant only (`_`) and the code is
-//! checked under "Reason codes".
+//! Where a reason code depends on more than the error variant, the table row asserts the
+//! variant only (`_`) and the code is checked under "Reason codes".
 
 use std::num::{NonZeroU16, NonZeroU32};
 
@@ -120,7 +118,6 @@ rejects! {
     flags_disconnect_v5: v5, b"\xE1\x00", E::InvalidHeaderFlags, MalformedPacket;
     flags_auth_v5: v5, b"\xF2\x00", E::InvalidHeaderFlags, MalformedPacket;
     // A CONNECT with bad flags is still a CONNECT: malformed, not "expected CONNECT".
-    #[ignore = "BUG: first-packet check compares the whole first byte with 0x10, so a CONNECT with reserved flags yields ExpectedConnect (ProtocolError) instead of InvalidHeaderFlags (MalformedPacket) [MQTT-2.2.2-2]"]
     flags_connect_first_packet: server, b"\x11\x0C\x00\x04MQTT\x04\x02\x00\x3C\x00\x00", E::InvalidHeaderFlags, MalformedPacket;
 
     // Packet types: 0 is reserved (both versions); 15 is AUTH in 5.0 and reserved in 3.1.1.
@@ -147,7 +144,6 @@ rejects! {
     // 5.0 section 3.15.2.1: only Success without properties may omit the reason code and
     // the property length (remaining length 0); unlike DISCONNECT (3.14.2.2.1) and PUBACK
     // (3.4.2.2.1), AUTH has no rule that lets the property length alone be left out.
-    #[ignore = "BUG: AUTH with remaining length 1 (reason code, no property length) is accepted; 5.0 section 3.15.2.1 allows omitting the property length only together with the reason code"]
     auth_without_property_length: v5, b"\xF0\x01\x18", E::UnexpectedEnd, MalformedPacket;
 
     // Bytes after the last field.
@@ -239,8 +235,8 @@ rejects! {
     topic_name_hash_v5: v5, b"\x30\x06\x00\x03a/#\x00", E::WildcardInTopicName, TopicNameInvalid;
     topic_name_empty_v3: v3, b"\x30\x02\x00\x00", E::EmptyTopicName, _;
     topic_name_empty_qos_1_v3: v3, b"\x32\x04\x00\x00\x00\x01", E::EmptyTopicName, _;
-    topic_name_empty_without_alias_v5: v5, b"\x30\x03\x00\x00\x00", E::EmptyTopicName, _;
-    topic_name_empty_with_other_property_v5: v5, b"\x30\x05\x00\x00\x02\x01\x01", E::EmptyTopicName, _;
+    topic_name_empty_without_alias_v5: v5, b"\x30\x03\x00\x00\x00", E::MissingTopicAlias, ProtocolError;
+    topic_name_empty_with_other_property_v5: v5, b"\x30\x05\x00\x00\x02\x01\x01", E::MissingTopicAlias, ProtocolError;
 
     // Topic filters: '#' only as the whole last level [MQTT-4.7.1-2], '+' only as a
     // whole level [MQTT-4.7.1-3], not empty [MQTT-4.7.3-1].
@@ -273,8 +269,8 @@ rejects! {
     options_retain_handling_3: v5, b"\x82\x07\x00\x01\x00\x00\x01a\x30", E::InvalidRetainHandling, ProtocolError;
     // Requested QoS 3: malformed in 3.1.1 [MQTT-3-8.3-4]; a Protocol Error in 5.0 (see
     // "Reason codes" below).
-    options_qos_3_v3: v3, b"\x82\x06\x00\x01\x00\x01a\x03", E::InvalidQoS, MalformedPacket;
-    options_qos_3_v5: v5, b"\x82\x07\x00\x01\x00\x00\x01a\x03", E::InvalidQoS, _;
+    options_qos_3_v3: v3, b"\x82\x06\x00\x01\x00\x01a\x03", E::InvalidSubscriptionQoS, _;
+    options_qos_3_v5: v5, b"\x82\x07\x00\x01\x00\x00\x01a\x03", E::InvalidSubscriptionQoS, ProtocolError;
 
     // SUBSCRIBE / UNSUBSCRIBE without any topic filter: 3.1.1 [MQTT-3.8.3-3],
     // [MQTT-3.10.3-2]; 5.0 [MQTT-3.8.3-2], [MQTT-3.10.3-2] (reason code below).
@@ -438,7 +434,6 @@ fn refused_with(mut decoder: Decoder, wire: &[u8], reason: ReasonCode) {
 /// there is no Topic Alias." (0x90 Topic Name invalid is for a name that is "not
 /// malformed, but is not accepted".)
 #[test]
-#[ignore = "BUG: v5 PUBLISH with an empty topic and no Topic Alias yields TopicNameInvalid (0x90); 5.0 section 3.3.2.1 says Protocol Error (0x82)"]
 fn v5_empty_topic_without_alias_is_a_protocol_error() {
     refused_with(v5(), b"\x30\x03\x00\x00\x00", R::ProtocolError);
 }
@@ -447,7 +442,6 @@ fn v5_empty_topic_without_alias_is_a_protocol_error() {
 /// is a Protocol Error, the receiver uses DISCONNECT with Reason Code of 0x94 (Topic
 /// Alias invalid)".
 #[test]
-#[ignore = "BUG: Topic Alias 0 yields ProtocolError (0x82); 5.0 section 3.3.4 says DISCONNECT with 0x94 Topic Alias invalid"]
 fn v5_topic_alias_0_is_topic_alias_invalid() {
     refused_with(
         v5(),
@@ -459,7 +453,6 @@ fn v5_topic_alias_0_is_topic_alias_invalid() {
 /// 5.0 section 3.8.3.1: "It is a Protocol Error if the Maximum QoS field has the value
 /// 3." (PUBLISH QoS 3 stays a Malformed Packet, [MQTT-3.3.1-4].)
 #[test]
-#[ignore = "BUG: SUBSCRIBE options with Maximum QoS 3 yield MalformedPacket (0x81); 5.0 section 3.8.3.1 says Protocol Error (0x82)"]
 fn v5_subscription_maximum_qos_3_is_a_protocol_error() {
     refused_with(v5(), b"\x82\x07\x00\x01\x00\x00\x01a\x03", R::ProtocolError);
 }
@@ -467,7 +460,6 @@ fn v5_subscription_maximum_qos_3_is_a_protocol_error() {
 /// 5.0 [MQTT-3.8.3-2]: "The Payload MUST contain at least one Topic Filter and
 /// Subscription Options pair. A SUBSCRIBE packet with no Payload is a Protocol Error."
 #[test]
-#[ignore = "BUG: SUBSCRIBE without topic filters yields MalformedPacket (0x81); 5.0 [MQTT-3.8.3-2] says Protocol Error (0x82)"]
 fn v5_subscribe_without_filters_is_a_protocol_error() {
     refused_with(v5(), b"\x82\x03\x00\x01\x00", R::ProtocolError);
 }
@@ -475,7 +467,6 @@ fn v5_subscribe_without_filters_is_a_protocol_error() {
 /// 5.0 [MQTT-3.10.3-2]: "The Payload of an UNSUBSCRIBE packet MUST contain at least one
 /// Topic Filter. An UNSUBSCRIBE packet with no Payload is a Protocol Error."
 #[test]
-#[ignore = "BUG: UNSUBSCRIBE without topic filters yields MalformedPacket (0x81); 5.0 [MQTT-3.10.3-2] says Protocol Error (0x82)"]
 fn v5_unsubscribe_without_filters_is_a_protocol_error() {
     refused_with(v5(), b"\xA2\x03\x00\x01\x00", R::ProtocolError);
 }

@@ -39,12 +39,11 @@ impl Auth {
             reason_code: ReasonCode::Success,
             properties: AuthProperties::default(),
         };
-        // A remaining length of 0 means Success without properties [MQTT-3.15.2.1].
+        // A remaining length of 0 means Success without properties; otherwise both the
+        // reason code and the property length are present (section 3.15.2.1).
         if !r.is_empty() {
             auth.reason_code = ReasonCode::decode(r.u8()?, PacketType::Auth)?;
-            if !r.is_empty() {
-                auth.properties = AuthProperties::decode(r)?;
-            }
+            auth.properties = AuthProperties::decode(r)?;
         }
         Ok(auth)
     }

@@ -87,7 +87,10 @@ impl Publish {
             Protocol::V5 => PublishProperties::decode(r)?,
         };
         if topic.is_empty() && properties.topic_alias.is_none() {
-            return Err(DecodeError::EmptyTopicName);
+            return Err(match protocol {
+                Protocol::V311 => DecodeError::EmptyTopicName,
+                Protocol::V5 => DecodeError::MissingTopicAlias,
+            });
         }
         let payload = r.rest();
         Ok(Self {
