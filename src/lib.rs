@@ -4,4 +4,6 @@
 //! This crate will hold the routing core, the shards and the protocol gateways. So far it
 //! re-exports the protocol codecs it is built on.
 
+pub mod core;
+
 pub use switchyard_mqtt as mqtt;
