@@ -1,9 +1,13 @@
 //! Switchyard: a multi-protocol messaging edge gateway. MQTT 3.1.1 and 5, STOMP 1.0-1.2
 //! and AMQP 0-9-1 clients meet in one routing core.
 //!
-//! This crate will hold the routing core, the shards and the protocol gateways. So far it
-//! re-exports the protocol codecs it is built on.
+//! The layers, as data flows: `server` (threads, sockets, the I/O driver) hands bytes to
+//! `gateway` (protocol adapters on the sans-IO codecs), which turns packets into `core`
+//! operations (routing, sessions, retained messages).
 
+pub mod config;
 pub mod core;
+pub mod gateway;
+pub mod server;
 
 pub use switchyard_mqtt as mqtt;

@@ -11,4 +11,9 @@
     clippy::panic
 )]
 
+pub mod message;
+pub mod retained;
+pub mod session;
+pub mod shard;
+pub mod stats;
 pub mod topic;

@@ -1,0 +1,214 @@
+//! Configuration: the TOML file format, its embedded defaults and their validation.
+//!
+//! With no file, Switchyard serves the defaults below: MQTT on 127.0.0.1:1883, anonymous
+//! clients allowed on loopback (as Mosquitto 2 does without a config file).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Shards, I/O backend and data directory.
+    pub server: ServerConfig,
+    /// The MQTT listener and broker limits.
+    pub mqtt: MqttConfig,
+}
+
+/// Process-wide settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Number of shards (threads, one per core); 0 means one per available core.
+    pub shards: usize,
+    /// `auto` (io_uring, falling back to polling), `uring` or `portable`.
+    pub io_backend: IoBackend,
+    /// Pin each shard thread to a core.
+    pub pin_threads: bool,
+    /// Where durable state lives.
+    pub data_dir: PathBuf,
+}
+
+/// Which I/O driver the shards run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum IoBackend {
+    /// io_uring where it can be set up, else the portable driver (with a log line).
+    Auto,
+    /// io_uring only: fail to start without it.
+    Uring,
+    /// The polling (epoll) driver.
+    Portable,
+}
+
+/// The MQTT broker's listener and limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MqttConfig {
+    /// Addresses to listen on (MQTT 3.1.1 and 5 on each).
+    pub listen: Vec<SocketAddr>,
+    /// Accept clients that present no user name.
+    pub allow_anonymous: bool,
+    /// Largest packet accepted from a client, in bytes (fixed header included).
+    pub max_packet_size: u32,
+    /// Most simultaneous client connections; further ones are refused.
+    pub max_connections: usize,
+    /// Most unacknowledged QoS 1/2 messages in flight to one client (the server's
+    /// Receive Maximum towards the client is min(this, the client's)).
+    pub max_inflight: u16,
+    /// Most QoS 1/2 messages queued for one client beyond its inflight window (also
+    /// while it is offline with a persistent session). QoS 0 messages beyond the
+    /// outbound byte limit are dropped and counted.
+    pub max_queued_messages: usize,
+    /// Most bytes buffered for writing to one client before QoS 0 messages are dropped.
+    pub max_outbound_bytes: usize,
+    /// Upper bound of the session expiry interval a client may ask for, in seconds.
+    pub max_session_expiry: u32,
+    /// Keep-alive the server imposes when a client asks for more (or for none), in
+    /// seconds; 0 lets clients choose.
+    pub max_keep_alive: u16,
+    /// Topic Alias Maximum the server accepts from MQTT 5 clients.
+    pub topic_alias_maximum: u16,
+    /// Whether retained messages are stored.
+    pub retain_available: bool,
+    /// Seconds between `$SYS/` statistics updates; 0 turns them off.
+    pub sys_interval: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            shards: 0,
+            io_backend: IoBackend::Auto,
+            pin_threads: true,
+            data_dir: PathBuf::from("./switchyard-data"),
+        }
+    }
+}
+
+impl Default for MqttConfig {
+    fn default() -> Self {
+        Self {
+            listen: vec![SocketAddr::from(([127, 0, 0, 1], 1883))],
+            allow_anonymous: true,
+            max_packet_size: 1024 * 1024,
+            max_connections: 100_000,
+            max_inflight: 32,
+            max_queued_messages: 1000,
+            max_outbound_bytes: 1024 * 1024,
+            max_session_expiry: u32::MAX,
+            max_keep_alive: 0,
+            topic_alias_maximum: 64,
+            retain_available: true,
+            sys_interval: 10,
+        }
+    }
+}
+
+/// Why a configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this schema.
+    #[error("{path}: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong, with the line.
+        source: Box<toml::de::Error>,
+    },
+    /// A value is out of range or inconsistent.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Reads and validates a TOML file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let config: Self = toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_owned(),
+            source: Box::new(source),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks ranges and consistency.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |msg: &str| Err(ConfigError::Invalid(msg.to_owned()));
+        let m = &self.mqtt;
+        if m.listen.is_empty() {
+            return invalid("mqtt.listen needs at least one address");
+        }
+        if m.max_packet_size < 64 {
+            return invalid("mqtt.max_packet_size must be at least 64 bytes");
+        }
+        if m.max_packet_size > switchyard_mqtt::MAX_REMAINING_LENGTH + 5 {
+            return invalid("mqtt.max_packet_size exceeds what MQTT can express (268435460)");
+        }
+        if m.max_inflight == 0 {
+            return invalid("mqtt.max_inflight must be at least 1");
+        }
+        if m.max_outbound_bytes < m.max_packet_size as usize {
+            return invalid("mqtt.max_outbound_bytes must be at least mqtt.max_packet_size");
+        }
+        if m.allow_anonymous && m.listen.iter().any(|a| !a.ip().is_loopback()) {
+            // Mosquitto 2 refuses anonymous clients on non-loopback listeners unless told;
+            // the explicit `allow_anonymous = true` in a file is that telling.
+        }
+        if self.server.shards > 1024 {
+            return invalid("server.shards is at most 1024");
+        }
+        Ok(())
+    }
+
+    /// The shard count to run with.
+    pub fn shard_count(&self) -> usize {
+        match self.server.shards {
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            n => n,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_file_is_valid_and_matches_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("switchyard.example.toml");
+        let config = Config::load(&path).unwrap();
+        let defaults = Config::default();
+        assert_eq!(config.mqtt.listen, defaults.mqtt.listen);
+        assert_eq!(config.mqtt.max_packet_size, defaults.mqtt.max_packet_size);
+        assert_eq!(config.server.io_backend, defaults.server.io_backend);
+    }
+
+    #[test]
+    fn rejects_unknown_keys_and_bad_values() {
+        let err = toml::from_str::<Config>("[mqtt]\nlisten_on = []\n").unwrap_err();
+        assert!(err.to_string().contains("listen_on"), "{err}");
+        let config: Config = toml::from_str("[mqtt]\nmax_inflight = 0\n").unwrap();
+        assert!(
+            matches!(config.validate(), Err(ConfigError::Invalid(m)) if m.contains("max_inflight"))
+        );
+        let config: Config = toml::from_str("[mqtt]\nlisten = []\n").unwrap();
+        assert!(config.validate().is_err());
+    }
+}

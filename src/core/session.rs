@@ -1,0 +1,293 @@
+//! MQTT sessions: subscriptions, the outgoing inflight window and queue, incoming QoS 2
+//! state, and packet-identifier allocation. Pure state: no I/O, no clock reads.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::num::{NonZeroU16, NonZeroU32};
+use std::sync::Arc;
+
+use bytestring::ByteString;
+use switchyard_mqtt::{LastWill, PacketId, Protocol, QoS, SubscriptionOptions};
+
+use crate::core::message::Message;
+
+/// One subscription of a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriptionEntry {
+    /// Options as the client gave them.
+    pub options: SubscriptionOptions,
+    /// MQTT 5 subscription identifier.
+    pub identifier: Option<NonZeroU32>,
+}
+
+/// A message waiting for the client, with the QoS and flags it goes out with.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// The message.
+    pub message: Arc<Message>,
+    /// QoS granted for this subscriber: min(published, subscribed).
+    pub qos: QoS,
+    /// RETAIN flag to send.
+    pub retain: bool,
+    /// Subscription identifiers of the matching subscriptions.
+    pub subscription_ids: Vec<NonZeroU32>,
+}
+
+/// Where an outgoing QoS 1/2 message stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutState {
+    /// PUBLISH sent, waiting for PUBACK (QoS 1) or PUBREC (QoS 2).
+    Published,
+    /// PUBREC received, PUBREL sent, waiting for PUBCOMP.
+    Released,
+}
+
+/// An outgoing QoS 1/2 message in the inflight window.
+#[derive(Debug, Clone)]
+pub struct Inflight {
+    /// Its packet identifier.
+    pub packet_id: PacketId,
+    /// The delivery.
+    pub delivery: Delivery,
+    /// Its state.
+    pub state: OutState,
+}
+
+/// Why a delivery was not accepted into the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// The queue is at its limit.
+    QueueFull,
+}
+
+/// The state MQTT keeps per client identifier, across connections for persistent
+/// sessions.
+#[derive(Debug)]
+pub struct Session {
+    /// Client identifier.
+    pub client_id: ByteString,
+    /// Protocol version of the last connection.
+    pub protocol: Protocol,
+    /// Subscriptions by topic filter (shared ones with their `$share/g/` prefix).
+    pub subscriptions: HashMap<ByteString, SubscriptionEntry>,
+    /// Session Expiry Interval in seconds (u32::MAX: never).
+    pub expiry_interval: u32,
+    /// The will of the current connection.
+    pub will: Option<LastWill>,
+    /// Incoming QoS 2 packet identifiers awaiting PUBREL.
+    pub incoming_qos2: HashSet<u16>,
+    inflight: VecDeque<Inflight>,
+    queue: VecDeque<Delivery>,
+    next_packet_id: u16,
+    window: usize,
+    max_queued: usize,
+}
+
+impl Session {
+    /// A new, empty session.
+    pub fn new(client_id: ByteString, protocol: Protocol, window: u16, max_queued: usize) -> Self {
+        Self {
+            client_id,
+            protocol,
+            subscriptions: HashMap::new(),
+            expiry_interval: 0,
+            will: None,
+            incoming_qos2: HashSet::new(),
+            inflight: VecDeque::new(),
+            queue: VecDeque::new(),
+            next_packet_id: 1,
+            window: usize::from(window.max(1)),
+            max_queued,
+        }
+    }
+
+    /// Sets the inflight window for the connection that takes the session over.
+    pub fn set_window(&mut self, window: u16) {
+        self.window = usize::from(window.max(1));
+    }
+
+    /// Messages in the inflight window.
+    pub fn inflight(&self) -> impl Iterator<Item = &Inflight> {
+        self.inflight.iter()
+    }
+
+    /// Messages in the inflight window.
+    pub fn inflight_len(&self) -> usize {
+        self.inflight.len()
+    }
+
+    /// Messages queued beyond the inflight window.
+    pub fn queued_len(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Offers a QoS 1/2 delivery. When the window has room, it enters it and is
+    /// returned with its packet identifier for sending now; otherwise it is queued.
+    pub fn offer(&mut self, delivery: Delivery, online: bool) -> Result<Option<Inflight>, Refused> {
+        if online
+            && self.queue.is_empty()
+            && self.inflight.len() < self.window
+            && let Some(inflight) = self.admit(delivery.clone())
+        {
+            return Ok(Some(inflight));
+        }
+        if self.queue.len() >= self.max_queued {
+            return Err(Refused::QueueFull);
+        }
+        self.queue.push_back(delivery);
+        Ok(None)
+    }
+
+    /// Moves queued deliveries into the window while it has room; returns those to send.
+    pub fn fill_window(&mut self) -> Vec<Inflight> {
+        let mut out = Vec::new();
+        while self.inflight.len() < self.window {
+            let Some(delivery) = self.queue.pop_front() else {
+                break;
+            };
+            match self.admit(delivery) {
+                Some(inflight) => out.push(inflight),
+                None => break,
+            }
+        }
+        out
+    }
+
+    fn admit(&mut self, delivery: Delivery) -> Option<Inflight> {
+        let packet_id = self.allocate_packet_id()?;
+        let inflight = Inflight {
+            packet_id,
+            delivery,
+            state: OutState::Published,
+        };
+        self.inflight.push_back(inflight.clone());
+        Some(inflight)
+    }
+
+    /// A packet identifier not in use by the inflight window [MQTT-2.2.1-3].
+    fn allocate_packet_id(&mut self) -> Option<PacketId> {
+        for _ in 0..=u16::MAX {
+            let id = self.next_packet_id;
+            self.next_packet_id = self.next_packet_id.checked_add(1).unwrap_or(1);
+            if let Some(id) = NonZeroU16::new(id)
+                && !self.inflight.iter().any(|i| i.packet_id == id)
+            {
+                return Some(id);
+            }
+        }
+        None
+    }
+
+    /// PUBACK (QoS 1) or PUBCOMP (QoS 2): the message leaves the window. Returns whether
+    /// the identifier was known in the expected state.
+    pub fn complete(&mut self, packet_id: PacketId, expect: OutState) -> bool {
+        let pos = self.inflight.iter().position(|i| {
+            i.packet_id == packet_id
+                && i.state == expect
+                && (expect == OutState::Released || i.delivery.qos == QoS::AtLeastOnce)
+        });
+        pos.and_then(|p| self.inflight.remove(p)).is_some()
+    }
+
+    /// PUBREC: the QoS 2 message moves to the released state. Returns whether known.
+    pub fn received(&mut self, packet_id: PacketId) -> bool {
+        match self.inflight.iter_mut().find(|i| i.packet_id == packet_id) {
+            Some(i) if i.delivery.qos == QoS::ExactlyOnce => {
+                i.state = OutState::Released;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// PUBREC with an error reason code: the QoS 2 exchange ends [MQTT-4.3.3].
+    pub fn abandon(&mut self, packet_id: PacketId) {
+        self.inflight.retain(|i| i.packet_id != packet_id);
+    }
+
+    /// Drops every queued and inflight message whose expiry passed (before resending
+    /// on reconnect, as MQTT 5 section 3.3.2.3.3 asks).
+    pub fn drop_expired(&mut self, now: std::time::Instant) -> usize {
+        let before = self.inflight.len() + self.queue.len();
+        self.inflight
+            .retain(|i| i.state == OutState::Released || !i.delivery.message.is_expired(now));
+        self.queue.retain(|d| !d.message.is_expired(now));
+        before - self.inflight.len() - self.queue.len()
+    }
+
+    /// Forgets everything a clean start forgets.
+    pub fn clear(&mut self) {
+        self.subscriptions.clear();
+        self.incoming_qos2.clear();
+        self.inflight.clear();
+        self.queue.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::*;
+
+    fn delivery(qos: QoS) -> Delivery {
+        Delivery {
+            message: Message::new(ByteString::from("t"), Bytes::new(), qos, false).shared(),
+            qos,
+            retain: false,
+            subscription_ids: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn window_then_queue_then_refusal() {
+        let mut s = Session::new(ByteString::from("c"), Protocol::V5, 2, 1);
+        let a = s.offer(delivery(QoS::AtLeastOnce), true).unwrap().unwrap();
+        let b = s.offer(delivery(QoS::AtLeastOnce), true).unwrap().unwrap();
+        assert_ne!(a.packet_id, b.packet_id);
+        assert!(s.offer(delivery(QoS::AtLeastOnce), true).unwrap().is_none());
+        assert_eq!(
+            s.offer(delivery(QoS::AtLeastOnce), true).unwrap_err(),
+            Refused::QueueFull
+        );
+        assert!(s.complete(a.packet_id, OutState::Published));
+        assert!(!s.complete(a.packet_id, OutState::Published), "acked twice");
+        let sent = s.fill_window();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(s.queued_len(), 0);
+        assert_eq!(s.inflight_len(), 2);
+    }
+
+    #[test]
+    fn offline_sessions_queue() {
+        let mut s = Session::new(ByteString::from("c"), Protocol::V311, 10, 10);
+        assert!(
+            s.offer(delivery(QoS::AtLeastOnce), false)
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(s.queued_len(), 1);
+        assert_eq!(s.fill_window().len(), 1);
+    }
+
+    #[test]
+    fn qos2_flow() {
+        let mut s = Session::new(ByteString::from("c"), Protocol::V5, 10, 10);
+        let i = s.offer(delivery(QoS::ExactlyOnce), true).unwrap().unwrap();
+        assert!(
+            !s.complete(i.packet_id, OutState::Published),
+            "QoS 2 needs PUBREC first"
+        );
+        assert!(s.received(i.packet_id));
+        assert!(s.complete(i.packet_id, OutState::Released));
+        assert_eq!(s.inflight_len(), 0);
+    }
+
+    #[test]
+    fn packet_ids_skip_those_in_use_and_wrap() {
+        let mut s = Session::new(ByteString::from("c"), Protocol::V5, u16::MAX, 0);
+        s.next_packet_id = u16::MAX;
+        let a = s.offer(delivery(QoS::AtLeastOnce), true).unwrap().unwrap();
+        let b = s.offer(delivery(QoS::AtLeastOnce), true).unwrap().unwrap();
+        assert_eq!((a.packet_id.get(), b.packet_id.get()), (u16::MAX, 1));
+    }
+}

@@ -1,0 +1,460 @@
+//! One shard: the sessions, subscriptions and retained replica of one core, and the
+//! messages shards exchange through their bounded mailboxes.
+//!
+//! A shard is owned by one thread; its state sits in a `RefCell` that is never borrowed
+//! across an `.await`. The subscription index is two tries: `local` holds this shard's
+//! own subscribers, `interest` (replicated on every shard) says which shards have
+//! subscribers for which filters, so that a publish is sent only to shards that want it.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytestring::ByteString;
+use switchyard_mqtt::{PacketId, QoS, ReasonCode};
+
+use crate::core::message::Message;
+use crate::core::retained::Retained;
+use crate::core::session::{Delivery, Session, SubscriptionEntry};
+use crate::core::stats::{ShardStats, Stats};
+use crate::core::topic::{Pattern, TopicTrie};
+
+mod sessions;
+
+pub use sessions::Opened;
+
+/// What a shard can ask of a connected client. The gateway implements it for its
+/// protocol; the core never encodes a frame.
+pub trait Peer {
+    /// Sends a message. `packet_id` is set for QoS 1/2. Returns false if the message
+    /// was dropped (QoS 0 over the outbound limit, or larger than the client accepts).
+    fn send_publish(&self, delivery: &Delivery, packet_id: Option<PacketId>, dup: bool) -> bool;
+    /// Sends PUBREL for an outgoing QoS 2 message (resent on reconnect).
+    fn send_pubrel(&self, packet_id: PacketId);
+    /// Closes the connection from the server side with a reason (MQTT 5 DISCONNECT).
+    fn disconnect(&self, reason: ReasonCode);
+}
+
+/// Messages between shards.
+#[derive(Debug)]
+pub enum ShardMsg {
+    /// Deliver a message to this shard's subscribers: the non-shared ones if `plain`,
+    /// and one member of each shared-subscription group in `groups`.
+    Deliver {
+        /// The message.
+        message: Arc<Message>,
+        /// Deliver to non-shared subscriptions.
+        plain: bool,
+        /// Shared groups (`$share/{group}/{filter}` keys) this shard serves for it.
+        groups: Vec<ByteString>,
+    },
+    /// A shard gained its first / lost its last subscriber on a filter.
+    Interest {
+        /// The filter, with its `$share/{group}/` prefix if shared.
+        filter: ByteString,
+        /// The shard.
+        shard: u16,
+        /// Gained (true) or lost.
+        add: bool,
+        /// Acknowledged once applied.
+        ack: Option<flume::Sender<()>>,
+    },
+    /// A retained message (an empty payload clears the topic).
+    Retain(Arc<Message>),
+    /// To a client id's home shard: `shard` now holds the client's session; the reply
+    /// names the shard that held it before.
+    Claim {
+        /// Client identifier.
+        client_id: ByteString,
+        /// The claiming shard.
+        shard: u16,
+        /// Previous holder.
+        reply: flume::Sender<Option<u16>>,
+    },
+    /// To a client id's home shard: `shard` no longer holds the session.
+    Release {
+        /// Client identifier.
+        client_id: ByteString,
+        /// The releasing shard.
+        shard: u16,
+    },
+    /// Hand a session over to another shard, disconnecting its current connection.
+    Takeover {
+        /// Client identifier.
+        client_id: ByteString,
+        /// The session, if this shard had it.
+        reply: flume::Sender<Option<Box<Session>>>,
+    },
+    /// Close every connection and stop.
+    Shutdown,
+}
+
+/// A subscriber on this shard, as stored in the local trie.
+#[derive(Debug, Clone)]
+struct LocalSub {
+    session: u64,
+    filter: ByteString,
+    group: Option<ByteString>,
+    entry: SubscriptionEntry,
+}
+
+impl PartialEq for LocalSub {
+    fn eq(&self, other: &Self) -> bool {
+        self.session == other.session && self.filter == other.filter
+    }
+}
+
+/// A matched subscriber: session key, subscribed QoS, retain-as-published, identifier.
+type Target = (u64, QoS, bool, Option<std::num::NonZeroU32>);
+
+/// A shard with subscribers for a filter, as stored in the interest trie.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Interest {
+    shard: u16,
+    group: Option<ByteString>,
+}
+
+/// A session and the connection it is attached to, if any.
+pub struct SessionSlot {
+    /// The session.
+    pub session: Session,
+    /// Its connection, while connected.
+    pub peer: Option<Rc<dyn Peer>>,
+    /// Identifies the attached connection, so that a connection that was taken over
+    /// cannot detach its successor.
+    pub conn: u64,
+    /// When an offline session expires (`None`: never, or while connected).
+    pub expires_at: Option<Instant>,
+    /// A will waiting for its delay to pass.
+    pub pending_will: Option<(Instant, switchyard_mqtt::LastWill)>,
+}
+
+/// Limits that apply to sessions.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Most queued QoS 1/2 messages per session.
+    pub max_queued_messages: usize,
+}
+
+#[derive(Default)]
+struct State {
+    slots: HashMap<u64, SessionSlot>,
+    by_client: HashMap<ByteString, u64, ahash::RandomState>,
+    next_key: u64,
+    local: TopicTrie<LocalSub>,
+    interest: TopicTrie<Interest>,
+    local_counts: HashMap<ByteString, usize, ahash::RandomState>,
+    retained: Retained,
+    registry: HashMap<ByteString, u16, ahash::RandomState>,
+    round_robin: HashMap<ByteString, usize, ahash::RandomState>,
+}
+
+/// One shard's state and its mailboxes to every shard.
+pub struct Shard {
+    id: u16,
+    mesh: Vec<flume::Sender<ShardMsg>>,
+    limits: Limits,
+    stats: Arc<Stats>,
+    state: RefCell<State>,
+}
+
+/// Splits an MQTT filter into its share group (if `$share/{group}/...`) and the filter.
+pub fn split_shared(filter: &str) -> (Option<&str>, &str) {
+    match filter
+        .strip_prefix("$share/")
+        .and_then(|rest| rest.split_once('/'))
+    {
+        Some((group, inner)) => (Some(group), inner),
+        None => (None, filter),
+    }
+}
+
+fn pattern(filter: &str) -> Option<Pattern> {
+    Pattern::mqtt(split_shared(filter).1).ok()
+}
+
+impl Shard {
+    /// A shard with mailboxes to every shard (`mesh[id]` is its own). `None` unless
+    /// `id` indexes both `mesh` and `stats`.
+    pub fn new(
+        id: u16,
+        mesh: Vec<flume::Sender<ShardMsg>>,
+        limits: Limits,
+        stats: Arc<Stats>,
+    ) -> Option<Self> {
+        let i = usize::from(id);
+        (i < mesh.len() && i < stats.shards.len()).then(|| Self {
+            id,
+            mesh,
+            limits,
+            stats,
+            state: RefCell::new(State::default()),
+        })
+    }
+
+    /// This shard's index.
+    pub fn id(&self) -> u16 {
+        self.id
+    }
+
+    /// Number of shards.
+    pub fn shard_count(&self) -> u16 {
+        u16::try_from(self.mesh.len()).unwrap_or(u16::MAX)
+    }
+
+    /// This shard's counters.
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "Shard::new checks that id < stats.shards.len()"
+    )]
+    pub fn stats(&self) -> &ShardStats {
+        &self.stats.shards[usize::from(self.id)]
+    }
+
+    /// Every shard's counters.
+    pub fn all_stats(&self) -> &Arc<Stats> {
+        &self.stats
+    }
+
+    /// The limits sessions run with.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// The home shard of a client identifier, which records where its session lives.
+    pub fn home_of(&self, client_id: &str) -> u16 {
+        let hash = client_id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        u16::try_from(hash % self.mesh.len().max(1) as u64).unwrap_or(0)
+    }
+
+    /// Sends to a shard's mailbox, waiting while it is full.
+    pub async fn send(&self, shard: u16, msg: ShardMsg) {
+        if let Some(tx) = self.mesh.get(usize::from(shard)) {
+            // A closed mailbox means that shard has stopped: nothing left to deliver to.
+            let _ = tx.send_async(msg).await;
+        }
+    }
+
+    /// Sends without waiting (from mailbox handlers, which must never block on another
+    /// shard). A full mailbox gets the message from a spawned task instead.
+    pub fn send_now(&self, shard: u16, msg: ShardMsg) {
+        let Some(tx) = self.mesh.get(usize::from(shard)) else {
+            return;
+        };
+        if let Err(flume::TrySendError::Full(msg)) = tx.try_send(msg) {
+            let tx = tx.clone();
+            compio::runtime::spawn(async move {
+                let _ = tx.send_async(msg).await;
+            })
+            .detach();
+        }
+    }
+
+    // ---- publishing -------------------------------------------------------------------
+
+    /// Routes a message published on this shard: stores it if retained, delivers it to
+    /// local subscribers and returns what to send to other shards.
+    pub fn publish(&self, message: Arc<Message>) -> Vec<(u16, ShardMsg)> {
+        let mut out = Vec::new();
+        if message.retain {
+            self.apply_retained(message.clone());
+            for shard in (0..self.shard_count()).filter(|&s| s != self.id) {
+                out.push((shard, ShardMsg::Retain(message.clone())));
+            }
+        }
+        let mut plain = vec![false; self.mesh.len()];
+        let mut groups: Vec<(ByteString, Vec<u16>)> = Vec::new();
+        {
+            let state = self.state.borrow();
+            let dollar = message.topic.starts_with('$');
+            state.interest.for_each_match(
+                message.topic.split('/'),
+                dollar,
+                |i: &Interest| match &i.group {
+                    None => {
+                        if let Some(p) = plain.get_mut(usize::from(i.shard)) {
+                            *p = true;
+                        }
+                    }
+                    Some(g) => match groups.iter_mut().find(|(name, _)| name == g) {
+                        Some((_, shards)) => shards.push(i.shard),
+                        None => groups.push((g.clone(), vec![i.shard])),
+                    },
+                },
+            );
+        }
+        // Each shared group is served by one shard, in turn.
+        let mut assigned: Vec<Vec<ByteString>> = vec![Vec::new(); self.mesh.len()];
+        {
+            let mut state = self.state.borrow_mut();
+            for (group, mut shards) in groups {
+                shards.sort_unstable();
+                shards.dedup();
+                let turn = state.round_robin.entry(group.clone()).or_insert(0);
+                *turn = turn.wrapping_add(1);
+                if let Some(&shard) = shards.get(*turn % shards.len().max(1))
+                    && let Some(list) = assigned.get_mut(usize::from(shard))
+                {
+                    list.push(group);
+                }
+            }
+        }
+        for (shard, (plain, groups)) in plain.into_iter().zip(assigned).enumerate() {
+            if !plain && groups.is_empty() {
+                continue;
+            }
+            let shard = u16::try_from(shard).unwrap_or(u16::MAX);
+            if shard == self.id {
+                self.deliver_local(&message, plain, &groups);
+            } else {
+                out.push((
+                    shard,
+                    ShardMsg::Deliver {
+                        message: message.clone(),
+                        plain,
+                        groups,
+                    },
+                ));
+            }
+        }
+        out
+    }
+
+    /// Delivers to this shard's subscribers.
+    pub fn deliver_local(&self, message: &Arc<Message>, plain: bool, groups: &[ByteString]) {
+        // Collect targets first: delivering borrows the state mutably.
+        let mut targets: Vec<Target> = Vec::new();
+        let mut group_members: Vec<(ByteString, Vec<Target>)> = Vec::new();
+        {
+            let state = self.state.borrow();
+            let dollar = message.topic.starts_with('$');
+            let origin_here = message.origin.shard == self.id && message.origin.session != 0;
+            state
+                .local
+                .for_each_match(message.topic.split('/'), dollar, |sub: &LocalSub| {
+                    let o = &sub.entry.options;
+                    let target = (
+                        sub.session,
+                        o.qos,
+                        o.retain_as_published,
+                        sub.entry.identifier,
+                    );
+                    match &sub.group {
+                        None if plain => {
+                            if o.no_local && origin_here && message.origin.session == sub.session {
+                                return;
+                            }
+                            targets.push(target);
+                        }
+                        None => {}
+                        Some(_) => {
+                            let key = &sub.filter;
+                            if !groups.iter().any(|g| g == key) {
+                                return;
+                            }
+                            match group_members.iter_mut().find(|(k, _)| k == key) {
+                                Some((_, members)) => members.push(target),
+                                None => group_members.push((key.clone(), vec![target])),
+                            }
+                        }
+                    }
+                });
+        }
+        if !group_members.is_empty() {
+            let mut state = self.state.borrow_mut();
+            for (key, mut members) in group_members {
+                members.sort_unstable_by_key(|m| m.0);
+                let turn = state.round_robin.entry(key).or_insert(0);
+                *turn = turn.wrapping_add(1);
+                if let Some(&member) = members.get(*turn % members.len().max(1)) {
+                    targets.push(member);
+                }
+            }
+        }
+        // One delivery per session: the highest QoS of its matching subscriptions and
+        // every subscription identifier [MQTT-3.3.4-2], [MQTT-3.3.4-3].
+        targets.sort_unstable_by_key(|t| t.0);
+        let mut i = 0;
+        while let Some(&(session, qos, rap, id)) = targets.get(i) {
+            let mut delivery = Delivery {
+                message: message.clone(),
+                qos,
+                retain: message.retain && rap,
+                subscription_ids: id.into_iter().collect(),
+            };
+            i += 1;
+            while let Some(&(s, q, r, id)) = targets.get(i) {
+                if s != session {
+                    break;
+                }
+                delivery.qos = delivery.qos.max(q);
+                delivery.retain |= message.retain && r;
+                delivery.subscription_ids.extend(id);
+                i += 1;
+            }
+            delivery.qos = delivery.qos.min(message.qos);
+            self.deliver_to(session, delivery);
+        }
+    }
+
+    /// Hands a delivery to a session: straight to its connection when the window allows,
+    /// else into its queue.
+    pub fn deliver_to(&self, key: u64, delivery: Delivery) {
+        let stats = self.stats();
+        let mut state = self.state.borrow_mut();
+        let Some(slot) = state.slots.get_mut(&key) else {
+            return;
+        };
+        if delivery.qos == QoS::AtMostOnce {
+            // QoS 0 is not queued for offline sessions (as Mosquitto's default).
+            let sent = slot
+                .peer
+                .as_ref()
+                .is_some_and(|p| p.send_publish(&delivery, None, false));
+            ShardStats::add(
+                if sent {
+                    &stats.messages_sent
+                } else {
+                    &stats.messages_dropped
+                },
+                1,
+            );
+            return;
+        }
+        match slot.session.offer(delivery, slot.peer.is_some()) {
+            Ok(Some(inflight)) => {
+                if let Some(peer) = &slot.peer
+                    && peer.send_publish(&inflight.delivery, Some(inflight.packet_id), false)
+                {
+                    ShardStats::add(&stats.messages_sent, 1);
+                }
+            }
+            Ok(None) => {}
+            Err(_) => ShardStats::add(&stats.messages_dropped, 1),
+        }
+    }
+
+    /// Stores or clears a retained message in this shard's replica.
+    pub fn apply_retained(&self, message: Arc<Message>) {
+        let mut state = self.state.borrow_mut();
+        state.retained.apply(message);
+        if self.id == 0 {
+            self.stats.retained.store(
+                state.retained.len() as u64,
+                std::sync::atomic::Ordering::Relaxed,
+            );
+        }
+    }
+
+    /// Retained messages matching a filter.
+    pub fn retained_matching(&self, filter: &str) -> Vec<Arc<Message>> {
+        self.state
+            .borrow_mut()
+            .retained
+            .matching(filter, Instant::now())
+    }
+}

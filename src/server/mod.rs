@@ -1,0 +1,134 @@
+//! The server: shards on their threads, listeners, the I/O driver choice, and the
+//! orderly shutdown on SIGINT/SIGTERM.
+
+pub mod driver;
+pub mod outbox;
+pub mod worker;
+
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+use std::time::Instant;
+
+use anyhow::Context as _;
+
+use crate::config::Config;
+use crate::core::shard::{Limits, Shard, ShardMsg};
+use crate::core::stats::Stats;
+use worker::Shared;
+
+/// A running server: its shard threads and their mailboxes.
+pub struct Server {
+    threads: Vec<std::thread::JoinHandle<std::io::Result<()>>>,
+    mailboxes: Vec<flume::Sender<ShardMsg>>,
+    /// The addresses actually bound (port 0 resolved).
+    pub local_addrs: Vec<std::net::SocketAddr>,
+}
+
+impl Server {
+    /// Binds the listeners and starts one thread per shard.
+    pub fn start(config: Config) -> anyhow::Result<Self> {
+        config.validate()?;
+        let shards = config.shard_count();
+        let backend =
+            driver::resolve(config.server.io_backend).context("cannot set up the I/O driver")?;
+        tracing::info!(shards, backend = ?backend, "starting");
+        // Bind once to resolve port 0, then every shard binds the same address.
+        let mut addrs = Vec::new();
+        let mut per_shard: Vec<Vec<std::net::TcpListener>> =
+            (0..shards).map(|_| Vec::new()).collect();
+        for &addr in &config.mqtt.listen {
+            let first =
+                worker::listener(addr).with_context(|| format!("cannot listen on {addr}"))?;
+            let bound = first.local_addr()?;
+            addrs.push(bound);
+            let mut sockets = vec![first];
+            for _ in 1..shards {
+                sockets.push(
+                    worker::listener(bound).with_context(|| format!("cannot listen on {bound}"))?,
+                );
+            }
+            for (list, socket) in per_shard.iter_mut().zip(sockets) {
+                list.push(socket);
+            }
+        }
+        let (senders, receivers): (Vec<_>, Vec<_>) =
+            (0..shards).map(|_| flume::bounded(65_536)).unzip();
+        let stats = Arc::new(Stats::new(shards));
+        let shared = Arc::new(Shared {
+            config,
+            connections: AtomicUsize::new(0),
+            started: Instant::now(),
+        });
+        let cores = core_affinity::get_core_ids().unwrap_or_default();
+        let mut threads = Vec::new();
+        for (id, (mailbox, listeners)) in receivers.into_iter().zip(per_shard).enumerate() {
+            let mesh = senders.clone();
+            let stats = stats.clone();
+            let shared = shared.clone();
+            let core = (!cores.is_empty() && shared.config.server.pin_threads)
+                .then(|| cores.get(id % cores.len()).copied())
+                .flatten();
+            let limits = Limits {
+                max_queued_messages: shared.config.mqtt.max_queued_messages,
+            };
+            let thread = std::thread::Builder::new()
+                .name(format!("shard-{id}"))
+                .spawn(move || {
+                    if let Some(core) = core {
+                        core_affinity::set_for_current(core);
+                    }
+                    let id = u16::try_from(id).unwrap_or(u16::MAX);
+                    let shard = Shard::new(id, mesh, limits, stats)
+                        .ok_or_else(|| std::io::Error::other("shard index out of range"))?;
+                    worker::run_shard(Rc::new(shard), mailbox, listeners, shared, backend)
+                })?;
+            threads.push(thread);
+        }
+        Ok(Self {
+            threads,
+            mailboxes: senders,
+            local_addrs: addrs,
+        })
+    }
+
+    /// Disconnects every client (MQTT 5: DISCONNECT "server shutting down"), lets them
+    /// flush, and joins the shard threads.
+    pub fn shutdown(self) -> anyhow::Result<()> {
+        for mailbox in &self.mailboxes {
+            let _ = mailbox.send(ShardMsg::Shutdown);
+        }
+        for thread in self.threads {
+            match thread.join() {
+                Ok(result) => result.context("shard failed")?,
+                Err(_) => anyhow::bail!("a shard thread panicked"),
+            }
+        }
+        Ok(())
+    }
+
+    /// Blocks until SIGINT or SIGTERM.
+    pub fn wait_for_signal() -> anyhow::Result<()> {
+        let runtime = driver::build_runtime(crate::config::IoBackend::Portable)?;
+        runtime.block_on(async {
+            let (tx, rx) = flume::bounded::<()>(2);
+            // SIGTERM is 15 on every Unix Switchyard runs on.
+            const SIGTERM: i32 = 15;
+            let term = tx.clone();
+            compio::runtime::spawn(async move {
+                if compio::signal::unix::signal(SIGTERM).await.is_ok() {
+                    let _ = term.send_async(()).await;
+                }
+            })
+            .detach();
+            compio::runtime::spawn(async move {
+                if compio::signal::ctrl_c().await.is_ok() {
+                    let _ = tx.send_async(()).await;
+                }
+            })
+            .detach();
+            let _ = rx.recv_async().await;
+        });
+        Ok(())
+    }
+}

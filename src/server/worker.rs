@@ -1,0 +1,123 @@
+//! One pinned thread per shard: its runtime, its SO_REUSEPORT listener, its mailbox
+//! loop and timers, and the connections it accepts.
+
+use std::cell::Cell;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use compio::net::TcpListener;
+use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::config::{Config, IoBackend};
+use crate::core::shard::{Shard, ShardMsg};
+use crate::gateway::mqtt::{self, MqttContext};
+use crate::server::driver;
+
+/// What every shard shares.
+pub struct Shared {
+    /// The configuration.
+    pub config: Config,
+    /// Connections open on all shards (for `max_connections`).
+    pub connections: AtomicUsize,
+    /// When the server started.
+    pub started: Instant,
+}
+
+/// Opens a listening socket that shares its port with the other shards' sockets.
+pub fn listener(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    Ok(socket.into())
+}
+
+/// Runs shard `shard` on the current thread until it is shut down.
+pub fn run_shard(
+    shard: Rc<Shard>,
+    mailbox: flume::Receiver<ShardMsg>,
+    listeners: Vec<std::net::TcpListener>,
+    shared: Arc<Shared>,
+    backend: IoBackend,
+) -> std::io::Result<()> {
+    let runtime = driver::build_runtime(backend)?;
+    runtime.block_on(async move {
+        let live = Rc::new(Cell::new(0usize));
+        let ctx = Rc::new(MqttContext::new(shard.clone(), shared.clone()));
+        for std_listener in listeners {
+            let listener = TcpListener::from_std(std_listener)?;
+            compio::runtime::spawn(accept_loop(listener, ctx.clone(), live.clone())).detach();
+        }
+        let sweeper = shard.clone();
+        compio::runtime::spawn(async move {
+            loop {
+                compio::time::sleep(Duration::from_secs(1)).await;
+                sweeper.sweep(Instant::now()).await;
+            }
+        })
+        .detach();
+        if shard.id() == 0 && shared.config.mqtt.sys_interval > 0 {
+            compio::runtime::spawn(crate::gateway::sys::publish_loop(
+                shard.clone(),
+                shared.clone(),
+            ))
+            .detach();
+        }
+        while let Ok(msg) = mailbox.recv_async().await {
+            let shutdown = matches!(msg, ShardMsg::Shutdown);
+            shard.handle(msg);
+            // Drain what else arrived in this iteration before yielding.
+            while let Ok(msg) = mailbox.try_recv() {
+                shard.handle(msg);
+            }
+            if shutdown {
+                break;
+            }
+        }
+        // Let connections flush their DISCONNECT and close, for at most two seconds.
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while live.get() > 0 && Instant::now() < deadline {
+            compio::time::sleep(Duration::from_millis(10)).await;
+        }
+        Ok(())
+    })
+}
+
+async fn accept_loop(listener: TcpListener, ctx: Rc<MqttContext>, live: Rc<Cell<usize>>) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => {
+                let shared = ctx.shared();
+                let limit = shared.config.mqtt.max_connections;
+                if shared.connections.fetch_add(1, Ordering::Relaxed) >= limit {
+                    shared.connections.fetch_sub(1, Ordering::Relaxed);
+                    tracing::warn!(%peer, limit, "connection refused: max_connections reached");
+                    compio::runtime::spawn(mqtt::refuse_busy(stream)).detach();
+                    continue;
+                }
+                let _ = stream.set_nodelay(true);
+                let ctx = ctx.clone();
+                let live = live.clone();
+                live.set(live.get() + 1);
+                compio::runtime::spawn(async move {
+                    mqtt::serve(stream, peer, ctx.clone()).await;
+                    ctx.shared().connections.fetch_sub(1, Ordering::Relaxed);
+                    live.set(live.get().saturating_sub(1));
+                })
+                .detach();
+            }
+            Err(e) => {
+                tracing::warn!("accept failed: {e}");
+                compio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
