@@ -47,13 +47,14 @@ impl Connection {
         }
     }
 
-    /// How long to wait for the next bytes: 1.5 times the keep-alive [MQTT-3.1.2-24].
-    pub(super) fn read_timeout(&self) -> Option<Duration> {
-        match &self.state {
-            None => None,
-            Some(s) if s.keep_alive == 0 => Some(Duration::from_secs(u64::from(u32::MAX))),
-            Some(s) => Some(Duration::from_millis(u64::from(s.keep_alive) * 1500)),
-        }
+    /// How long to wait for the next bytes once connected: 1.5 times the keep-alive
+    /// [MQTT-3.1.2-24], `Some(None)` for no limit; `None` before CONNECT.
+    pub(super) fn read_timeout(&self) -> Option<Option<Duration>> {
+        let state = self.state.as_ref()?;
+        Some(
+            (state.keep_alive > 0)
+                .then(|| Duration::from_millis(u64::from(state.keep_alive) * 1500)),
+        )
     }
 
     /// Sends a packet in the connection's version (before CONNACK: the given one).

@@ -23,6 +23,8 @@ pub use peer::MqttPeer;
 
 /// How long a new connection has to send CONNECT.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a closing connection may take to flush what it was sent.
+const CLOSE_GRACE: Duration = Duration::from_secs(5);
 /// Read buffer size of an idle connection; grows for larger packets.
 const READ_BUFFER: usize = 1024;
 
@@ -78,11 +80,14 @@ pub async fn serve(stream: TcpStream, peer_addr: SocketAddr, ctx: Rc<MqttContext
     let mut buf = BytesMut::with_capacity(READ_BUFFER);
     let mut graceful = false;
     'read: loop {
-        let timeout = conn.read_timeout().unwrap_or(CONNECT_TIMEOUT);
         if buf.capacity() - buf.len() < 256 {
             buf.reserve(READ_BUFFER);
         }
-        let read = compio::time::timeout(timeout, (&stream).read(buf)).await;
+        let read = match conn.read_timeout() {
+            Some(None) => Ok((&stream).read(buf).await),
+            Some(Some(timeout)) => compio::time::timeout(timeout, (&stream).read(buf)).await,
+            None => compio::time::timeout(CONNECT_TIMEOUT, (&stream).read(buf)).await,
+        };
         let BufResult(result, returned) = match read {
             Ok(result) => result,
             Err(_elapsed) => {
@@ -121,7 +126,9 @@ pub async fn serve(stream: TcpStream, peer_addr: SocketAddr, ctx: Rc<MqttContext
     }
     conn.finish(graceful).await;
     outbox.close();
-    let _ = writer.await;
+    // A client that stops reading must not hold the connection forever: after the grace
+    // period the writer is dropped, which cancels its write and closes the socket.
+    let _ = compio::time::timeout(CLOSE_GRACE, writer).await;
 }
 
 async fn write_loop(mut stream: TcpStream, outbox: Rc<Outbox>, shard: Rc<Shard>) {
