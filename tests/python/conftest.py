@@ -1,0 +1,186 @@
+"""Starts the real `switchyard` binary for each test.
+
+Environment:
+  SWITCHYARD_BIN       the binary (default: target/debug/switchyard under the repo root)
+  SWITCHYARD_BACKENDS  comma-separated I/O backends to run every test on (default
+                       "uring,portable")
+  SWITCHYARD_SHARDS    shards per gateway (default 2, so that cross-shard paths run)
+
+Every test that uses `gateway` (or `make_gateway`) runs once per backend. The gateway is
+stopped with SIGTERM at the end of the test, and must exit 0 within a few seconds: a
+broker that cannot shut down cleanly fails the test.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+import support
+
+ROOT = Path(__file__).resolve().parents[2]
+BINARY = Path(os.environ.get("SWITCHYARD_BIN", ROOT / "target" / "debug" / "switchyard"))
+if not BINARY.is_absolute():
+    BINARY = ROOT / BINARY
+BACKENDS = [b.strip() for b in os.environ.get("SWITCHYARD_BACKENDS", "uring,portable").split(",")
+            if b.strip()]
+SHARDS = int(os.environ.get("SWITCHYARD_SHARDS", "2"))
+START_TIMEOUT = 10.0
+STOP_TIMEOUT = 5.0
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def toml_value(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class Gateway:
+    """One switchyard process: `host`, `port`, and start/stop/restart."""
+
+    def __init__(self, workdir, backend, shards, mqtt, server):
+        self.host = "127.0.0.1"
+        self.port = free_port()
+        self.backend = backend
+        self.shards = shards
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.config_path = self.workdir / "switchyard.toml"
+        self.log_path = self.workdir / "switchyard.log"
+        self.proc = None
+        self.failed_to_start = False
+        self.mqtt = {"listen": [f"{self.host}:{self.port}"], **mqtt}
+        self.server = {"data_dir": str(self.workdir / "data"), **server}
+        self.write_config()
+
+    @property
+    def address(self):
+        return (self.host, self.port)
+
+    def write_config(self):
+        lines = ["[server]"]
+        lines += [f"{k} = {toml_value(v)}" for k, v in self.server.items()]
+        lines += ["", "[mqtt]"]
+        lines += [f"{k} = {toml_value(v)}" for k, v in self.mqtt.items()]
+        self.config_path.write_text("\n".join(lines) + "\n")
+
+    def start(self):
+        assert self.proc is None or self.proc.poll() is not None, "already running"
+        log = open(self.log_path, "ab")
+        cmd = [str(BINARY), "--config", str(self.config_path), "--io-backend", self.backend,
+               "--shards", str(self.shards), "-v"]
+        env = {**os.environ, "NO_COLOR": "1"}
+        env.pop("RUST_LOG", None)
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                                     cwd=self.workdir, env=env)
+        log.close()
+        self.wait_listening()
+        return self
+
+    def wait_listening(self):
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                self.failed_to_start = True
+                pytest.fail(f"switchyard exited with {self.proc.returncode} while starting\n"
+                            + self.log_tail())
+            try:
+                with socket.create_connection(self.address, timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.02)  # polling the port, not standing in for an event
+        self.failed_to_start = True
+        pytest.fail(f"switchyard did not listen on {self.port} within {START_TIMEOUT} s\n"
+                    + self.log_tail())
+
+    def send_signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, sig=signal.SIGTERM, timeout=STOP_TIMEOUT):
+        """Sends `sig` and waits for the exit; returns the exit status (killing the process
+        and failing the test if it does not exit within `timeout`)."""
+        if self.proc is None or self.proc.poll() is not None:
+            return None if self.proc is None else self.proc.returncode
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            pytest.fail(f"switchyard did not exit within {timeout} s of {sig.name}\n"
+                        + self.log_tail())
+
+    def stop_clean(self, sig=signal.SIGTERM, timeout=STOP_TIMEOUT):
+        rc = self.stop(sig, timeout)
+        assert rc == 0, f"switchyard exited with {rc} after {sig.name}\n" + self.log_tail()
+
+    def restart(self):
+        """Stops (cleanly, asserted) and starts again on the same port and data directory."""
+        self.stop_clean()
+        return self.start()
+
+    @property
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def log_tail(self, lines=40):
+        try:
+            text = self.log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            return ""
+        return "--- switchyard log (tail) ---\n" + "\n".join(text[-lines:])
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    return request.param
+
+
+@pytest.fixture
+def make_gateway(backend, tmp_path):
+    """Factory: make_gateway(shards=N, server={...}, **mqtt_keys) starts a gateway with
+    those [mqtt] keys set; every gateway started is stopped (and checked) afterwards."""
+    if not BINARY.exists():
+        pytest.fail(f"no switchyard binary at {BINARY} (run `cargo build` or set SWITCHYARD_BIN)")
+    started = []
+
+    def make(shards=SHARDS, server=None, **mqtt):
+        gw = Gateway(tmp_path / f"gw{len(started)}", backend, shards, mqtt, server or {})
+        started.append(gw)
+        return gw.start()
+
+    yield make
+    support.close_all()  # clients first: a stuck client must not decide this test
+    failures = []
+    for gw in started:
+        if not gw.running:
+            rc = gw.proc.returncode if gw.proc else None
+            if rc not in (0, None) and not gw.failed_to_start:
+                failures.append(f"switchyard exited by itself with {rc}\n{gw.log_tail()}")
+            continue
+        rc = gw.stop()
+        if rc != 0:
+            failures.append(f"switchyard exited with {rc} after SIGTERM\n{gw.log_tail()}")
+    if failures:
+        pytest.fail("\n".join(failures))
+
+
+@pytest.fixture
+def gateway(make_gateway):
+    """A gateway with the default limits, SWITCHYARD_SHARDS shards."""
+    return make_gateway()
+
