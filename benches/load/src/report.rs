@@ -1,0 +1,251 @@
+//! The results of a run as a human table and as JSON.
+
+use std::fmt::Write as _;
+
+use switchyard_mqtt::{Protocol, QoS};
+
+use crate::run::{Config, Outcome, Topology};
+
+/// The numbers a run reports, computed once for both formats.
+pub(crate) struct Summary<'a> {
+    config: &'a Config,
+    label: &'a str,
+    outcome: &'a Outcome,
+    delivered_per_s: f64,
+    published_per_s: f64,
+    /// p50, p99, p99.9, max, mean, in µs.
+    latency_us: [f64; 5],
+}
+
+impl<'a> Summary<'a> {
+    pub(crate) fn new(config: &'a Config, label: &'a str, outcome: &'a Outcome) -> Self {
+        let secs = config.duration.as_secs_f64();
+        let h = &outcome.latency;
+        let us = |ns: u64| ns as f64 / 1e3;
+        Self {
+            config,
+            label,
+            outcome,
+            delivered_per_s: outcome.received_in_window as f64 / secs,
+            published_per_s: outcome.published_in_window as f64 / secs,
+            latency_us: [
+                us(h.value_at_quantile(0.5)),
+                us(h.value_at_quantile(0.99)),
+                us(h.value_at_quantile(0.999)),
+                us(h.max()),
+                h.mean() / 1e3,
+            ],
+        }
+    }
+
+    fn scenario(&self) -> String {
+        let c = self.config;
+        let shape = match c.topology {
+            Topology::Pairs(n) => format!("{n} pairs"),
+            Topology::Fanout(m) => format!("fan-out 1 -> {m}"),
+        };
+        let mode = match c.rate {
+            Some(r) => format!("open loop {r} msg/s per publisher"),
+            None if c.qos == QoS::AtMostOnce => "closed loop".to_owned(),
+            None => format!("closed loop, inflight {}", c.inflight),
+        };
+        format!(
+            "{shape} x {} B, QoS {}, MQTT {}, {mode}, {} s after {} s warm-up",
+            c.payload,
+            qos_number(c.qos),
+            version(c.protocol),
+            c.duration.as_secs_f64(),
+            c.warmup.as_secs_f64()
+        )
+    }
+
+    /// The human table.
+    pub(crate) fn table(&self) -> String {
+        let o = self.outcome;
+        let [p50, p99, p999, max, mean] = self.latency_us;
+        let mut t = String::new();
+        let label = if self.label.is_empty() {
+            String::new()
+        } else {
+            format!("[{}] ", self.label)
+        };
+        let _ = writeln!(t, "{label}{} against {}", self.scenario(), self.config.addr);
+        let _ = writeln!(
+            t,
+            "  delivered     {:>12} msg/s",
+            group(self.delivered_per_s)
+        );
+        let _ = writeln!(
+            t,
+            "  published     {:>12} msg/s",
+            group(self.published_per_s)
+        );
+        let _ = writeln!(
+            t,
+            "  latency (µs)  p50 {}  p99 {}  p99.9 {}  max {}  mean {}",
+            group(p50),
+            group(p99),
+            group(p999),
+            group(max),
+            group(mean)
+        );
+        let _ = writeln!(
+            t,
+            "  totals        published {}  acked {}  received {} of {} owed (drain {:.1} s)",
+            group(o.published as f64),
+            group(o.acked as f64),
+            group(o.received as f64),
+            group(o.expected as f64),
+            o.drain_time.as_secs_f64()
+        );
+        if let Some((cpu, wall)) = o.cpu {
+            let _ = writeln!(
+                t,
+                "  generator CPU {cpu:.1} s over {wall:.1} s ({:.0}% of one core)",
+                100.0 * cpu / wall
+            );
+        }
+        let _ = writeln!(
+            t,
+            "  lost {}  duplicated {}  reordered {}",
+            group(o.lost as f64),
+            group(o.extra as f64),
+            group(o.reordered as f64)
+        );
+        if self.config.qos != QoS::AtMostOnce && (o.lost > 0 || o.extra > 0) {
+            let _ = writeln!(t, "  QoS 1 MISMATCH (subscriber: published/received):");
+            for (i, sent, received) in o.mismatches.iter().take(20) {
+                let _ = writeln!(t, "    subscriber {i}: {sent}/{received}");
+            }
+        }
+        for failure in &o.failures {
+            let _ = writeln!(t, "  FAILED: {failure}");
+        }
+        t
+    }
+
+    /// The same numbers as one JSON object.
+    pub(crate) fn json(&self) -> String {
+        let c = self.config;
+        let o = self.outcome;
+        let [p50, p99, p999, max, mean] = self.latency_us;
+        let (scenario, publishers, subscribers) = match c.topology {
+            Topology::Pairs(n) => ("pairs", n, n),
+            Topology::Fanout(m) => ("fanout", 1, m),
+        };
+        let failures: Vec<String> = o.failures.iter().map(|f| json_string(f)).collect();
+        let mismatches: Vec<String> = o
+            .mismatches
+            .iter()
+            .map(|(i, s, r)| format!("[{i},{s},{r}]"))
+            .collect();
+        format!(
+            concat!(
+                "{{\"label\":{},\"broker\":{},\"scenario\":{},\"description\":{},",
+                "\"publishers\":{},\"subscribers\":{},\"payload_bytes\":{},\"qos\":{},",
+                "\"mqtt\":{},\"mode\":{},\"rate_per_publisher\":{},\"inflight\":{},",
+                "\"warmup_s\":{},\"duration_s\":{},",
+                "\"delivered_per_s\":{:.1},\"published_per_s\":{:.1},",
+                "\"latency_us\":{{\"p50\":{:.1},\"p99\":{:.1},\"p99_9\":{:.1},\"max\":{:.1},\"mean\":{:.1}}},",
+                "\"published\":{},\"acked\":{},\"received\":{},\"expected\":{},",
+                "\"received_in_window\":{},\"lost\":{},\"duplicated\":{},\"reordered\":{},",
+                "\"mismatches\":[{}],\"drain_s\":{:.3},\"generator_cpu_s\":{},\"wall_s\":{},",
+                "\"failures\":[{}]}}\n"
+            ),
+            json_string(self.label),
+            json_string(&c.addr.to_string()),
+            json_string(scenario),
+            json_string(&self.scenario()),
+            publishers,
+            subscribers,
+            c.payload,
+            qos_number(c.qos),
+            json_string(version(c.protocol)),
+            json_string(if c.rate.is_some() { "open" } else { "closed" }),
+            c.rate.map_or("null".to_owned(), |r| r.to_string()),
+            c.inflight,
+            c.warmup.as_secs_f64(),
+            c.duration.as_secs_f64(),
+            self.delivered_per_s,
+            self.published_per_s,
+            p50,
+            p99,
+            p999,
+            max,
+            mean,
+            o.published,
+            o.acked,
+            o.received,
+            o.expected,
+            o.received_in_window,
+            o.lost,
+            o.extra,
+            o.reordered,
+            mismatches.join(","),
+            o.drain_time.as_secs_f64(),
+            o.cpu.map_or("null".to_owned(), |(c, _)| format!("{c:.2}")),
+            o.cpu.map_or("null".to_owned(), |(_, w)| format!("{w:.2}")),
+            failures.join(","),
+        )
+    }
+}
+
+fn qos_number(qos: QoS) -> u8 {
+    qos as u8
+}
+
+fn version(protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::V311 => "3.1.1",
+        Protocol::V5 => "5",
+    }
+}
+
+/// A number rounded to an integer with thousands separators: 1234567.8 -> "1,234,568".
+fn group(x: f64) -> String {
+    let digits = format!("{:.0}", x.max(0.0));
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// A JSON string literal.
+fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for ch in s.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_grouped() {
+        assert_eq!(group(0.4), "0");
+        assert_eq!(group(999.0), "999");
+        assert_eq!(group(1000.0), "1,000");
+        assert_eq!(group(1_234_567.8), "1,234,568");
+    }
+
+    #[test]
+    fn strings_are_escaped() {
+        assert_eq!(json_string("a\"b\\c\n"), "\"a\\\"b\\\\c\\u000a\"");
+    }
+}

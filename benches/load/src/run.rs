@@ -1,0 +1,358 @@
+//! One run: connect every client, publish through warm-up and measurement, drain, stop,
+//! and gather the counts and latencies.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use hdrhistogram::Histogram;
+use switchyard_mqtt::{Protocol, QoS};
+
+use crate::conn::Conn;
+use crate::publisher::{self, PubCounters, PubSpec, Template};
+use crate::subscriber::{self, SubResult};
+
+/// Time from the end of the handshakes to the first PUBLISH, so all threads are ready.
+const START_DELAY: Duration = Duration::from_millis(200);
+
+/// At QoS 0 the drain ends once nothing more arrived for this long.
+const QOS0_QUIET: Duration = Duration::from_secs(1);
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub(crate) addr: SocketAddr,
+    pub(crate) protocol: Protocol,
+    pub(crate) qos: QoS,
+    pub(crate) payload: usize,
+    pub(crate) topology: Topology,
+    /// Messages per second per publisher; `None` for closed loop.
+    pub(crate) rate: Option<f64>,
+    pub(crate) inflight: u64,
+    pub(crate) warmup: Duration,
+    pub(crate) duration: Duration,
+    pub(crate) drain: Duration,
+    pub(crate) keep_alive: u16,
+    pub(crate) quiet: bool,
+}
+
+/// Who publishes to whom.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Topology {
+    /// N publisher/subscriber pairs, a topic per pair.
+    Pairs(usize),
+    /// One publisher, M subscribers, all on one topic.
+    Fanout(usize),
+}
+
+impl Topology {
+    pub(crate) fn publishers(self) -> usize {
+        match self {
+            Self::Pairs(n) => n,
+            Self::Fanout(_) => 1,
+        }
+    }
+
+    pub(crate) fn subscribers(self) -> usize {
+        match self {
+            Self::Pairs(n) | Self::Fanout(n) => n,
+        }
+    }
+
+    /// The publisher whose messages subscriber `i` receives.
+    fn source(self, i: usize) -> usize {
+        match self {
+            Self::Pairs(_) => i,
+            Self::Fanout(_) => 0,
+        }
+    }
+}
+
+/// State shared by every thread of a run: the clock, the phases and the stop flags.
+pub(crate) struct Shared {
+    base: Instant,
+    pub(crate) start_ns: u64,
+    pub(crate) warm_end_ns: u64,
+    pub(crate) end_ns: u64,
+    stop: AtomicBool,
+    aborted: AtomicBool,
+    failures: Mutex<Vec<String>>,
+}
+
+impl Shared {
+    /// Nanoseconds since the run's clock base (a monotonic clock shared by all clients).
+    #[inline]
+    pub(crate) fn now_ns(&self) -> u64 {
+        self.base.elapsed().as_nanos() as u64
+    }
+
+    /// Whether a time falls in the measurement window.
+    #[inline]
+    pub(crate) fn in_window(&self, t: u64) -> bool {
+        (self.warm_end_ns..self.end_ns).contains(&t)
+    }
+
+    pub(crate) fn sleep_until(&self, t: u64) {
+        let now = self.now_ns();
+        if t > now {
+            thread::sleep(Duration::from_nanos(t - now));
+        }
+    }
+
+    /// Set after the drain: every client disconnects.
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.stop.load(Ordering::Acquire)
+    }
+
+    /// Set on the first failure: the run stops early.
+    pub(crate) fn is_aborted(&self) -> bool {
+        self.aborted.load(Ordering::Acquire)
+    }
+
+    /// Records a failure (a broken connection, a protocol error) and aborts the run.
+    pub(crate) fn fail(&self, message: String) {
+        if let Ok(mut failures) = self.failures.lock() {
+            failures.push(message);
+        }
+        self.aborted.store(true, Ordering::Release);
+    }
+}
+
+/// What a run measured.
+#[derive(Debug)]
+pub(crate) struct Outcome {
+    pub(crate) published: u64,
+    pub(crate) published_in_window: u64,
+    pub(crate) acked: u64,
+    pub(crate) received: u64,
+    pub(crate) received_in_window: u64,
+    /// Deliveries owed: each publisher's count times its subscribers.
+    pub(crate) expected: u64,
+    pub(crate) lost: u64,
+    /// Deliveries beyond those owed (duplicates).
+    pub(crate) extra: u64,
+    pub(crate) reordered: u64,
+    /// Subscribers whose count differs from their publisher's: (subscriber, sent, received).
+    pub(crate) mismatches: Vec<(usize, u64, u64)>,
+    pub(crate) drain_time: Duration,
+    /// The generator's own CPU time over the whole run and the run's wall time, seconds.
+    pub(crate) cpu: Option<(f64, f64)>,
+    pub(crate) latency: Histogram<u64>,
+    pub(crate) failures: Vec<String>,
+}
+
+/// Runs one scenario to the end.
+pub(crate) fn run(config: &Config) -> Result<Outcome, String> {
+    let topology = config.topology;
+    let tag = run_tag();
+    let base = Instant::now();
+    let cpu_start = cpu_seconds();
+    // Subscribers first, so that no message is published before its subscription.
+    let mut sub_conns = Vec::with_capacity(topology.subscribers());
+    for i in 0..topology.subscribers() {
+        let id = format!("swl-{tag}-s{i}");
+        let mut conn = Conn::open(config.addr, config.protocol, &id, config.keep_alive)
+            .map_err(|e| format!("subscriber {i}: connect to {}: {e}", config.addr))?;
+        conn.subscribe(&topic(&tag, topology.source(i)), config.qos)
+            .map_err(|e| format!("subscriber {i}: subscribe: {e}"))?;
+        sub_conns.push(conn);
+    }
+    let mut pub_conns = Vec::with_capacity(topology.publishers());
+    for i in 0..topology.publishers() {
+        let id = format!("swl-{tag}-p{i}");
+        let conn = Conn::open(config.addr, config.protocol, &id, config.keep_alive)
+            .map_err(|e| format!("publisher {i}: connect to {}: {e}", config.addr))?;
+        pub_conns.push(conn);
+    }
+
+    let start_ns = base.elapsed().as_nanos() as u64 + START_DELAY.as_nanos() as u64;
+    let warm_end_ns = start_ns + config.warmup.as_nanos() as u64;
+    let shared = Arc::new(Shared {
+        base,
+        start_ns,
+        warm_end_ns,
+        end_ns: warm_end_ns + config.duration.as_nanos() as u64,
+        stop: AtomicBool::new(false),
+        aborted: AtomicBool::new(false),
+        failures: Mutex::new(Vec::new()),
+    });
+
+    let mut sub_counts = Vec::new();
+    let mut sub_threads = Vec::new();
+    for (i, conn) in sub_conns.into_iter().enumerate() {
+        let count = Arc::new(AtomicU64::new(0));
+        sub_threads.push(
+            subscriber::spawn(conn, i, shared.clone(), count.clone())
+                .map_err(|e| format!("subscriber {i}: {e}"))?,
+        );
+        sub_counts.push(count);
+    }
+    let mut pub_counters = Vec::new();
+    let mut pub_threads = Vec::new();
+    let publishers = topology.publishers();
+    for (i, conn) in pub_conns.into_iter().enumerate() {
+        let window = config.inflight.min(u64::from(conn.receive_maximum));
+        let spec = PubSpec {
+            index: i,
+            qos: config.qos,
+            rate: config.rate,
+            window,
+            phase: i as f64 / publishers as f64,
+            template: Template::new(config.protocol, &topic(&tag, i), config.qos, config.payload)
+                .map_err(|e| format!("publisher {i}: {e}"))?,
+        };
+        let counters = Arc::new(PubCounters::default());
+        let (w, r) = publisher::spawn(conn, spec, shared.clone(), counters.clone())
+            .map_err(|e| format!("publisher {i}: {e}"))?;
+        pub_threads.push(w);
+        pub_threads.push(r);
+        pub_counters.push(counters);
+    }
+
+    let sum = |v: &[Arc<AtomicU64>]| v.iter().map(|c| c.load(Ordering::Acquire)).sum::<u64>();
+    let sent = |c: &[Arc<PubCounters>]| {
+        c.iter()
+            .map(|c| c.sent.load(Ordering::Acquire))
+            .sum::<u64>()
+    };
+    let acked = |c: &[Arc<PubCounters>]| {
+        c.iter()
+            .map(|c| c.acked.load(Ordering::Acquire))
+            .sum::<u64>()
+    };
+    let fan = match topology {
+        Topology::Pairs(_) => 1,
+        Topology::Fanout(m) => m as u64,
+    };
+
+    // Warm-up and measurement, with a progress line per second.
+    let mut last = (0u64, 0u64);
+    let mut tick = shared.start_ns;
+    while shared.now_ns() < shared.end_ns && !shared.is_aborted() {
+        tick += 1_000_000_000;
+        shared.sleep_until(tick.min(shared.end_ns));
+        let now = (sent(&pub_counters), sum(&sub_counts));
+        if !config.quiet {
+            let phase = if shared.now_ns() <= shared.warm_end_ns {
+                "warm-up"
+            } else {
+                "measure"
+            };
+            eprintln!(
+                "  {:>5.1} s {phase}: published {:>9} /s, delivered {:>9} /s",
+                (shared.now_ns().saturating_sub(shared.start_ns)) as f64 / 1e9,
+                now.0 - last.0,
+                now.1 - last.1
+            );
+        }
+        last = now;
+    }
+
+    // Drain: QoS 1 until every message is acknowledged and delivered, QoS 0 until
+    // everything or nothing more arrives.
+    let drain_start = Instant::now();
+    let mut quiet_since = (Instant::now(), sum(&sub_counts));
+    loop {
+        if shared.is_aborted() || drain_start.elapsed() >= config.drain {
+            break;
+        }
+        // `done` first: the counts read after it are final for the writers it saw done.
+        let all_sent = pub_counters.iter().all(|c| c.done.load(Ordering::Acquire));
+        let (s, a, r) = (sent(&pub_counters), acked(&pub_counters), sum(&sub_counts));
+        if all_sent && r >= s * fan && (config.qos == QoS::AtMostOnce || a >= s) {
+            break;
+        }
+        if r != quiet_since.1 {
+            quiet_since = (Instant::now(), r);
+        } else if config.qos == QoS::AtMostOnce && quiet_since.0.elapsed() >= QOS0_QUIET {
+            break;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    let drain_time = drain_start.elapsed();
+    shared.stop.store(true, Ordering::Release);
+    for t in pub_threads {
+        t.thread().unpark();
+        let _ = t.join();
+    }
+    let results: Vec<SubResult> = sub_threads
+        .into_iter()
+        .map(|t| {
+            t.join()
+                .map_err(|_| "a subscriber thread panicked".to_owned())
+        })
+        .collect::<Result<_, _>>()?;
+
+    let mut latency = subscriber::histogram();
+    let mut outcome = Outcome {
+        published: sent(&pub_counters),
+        published_in_window: pub_counters
+            .iter()
+            .map(|c| c.sent_in_window.load(Ordering::Acquire))
+            .sum(),
+        acked: acked(&pub_counters),
+        received: 0,
+        received_in_window: 0,
+        expected: 0,
+        lost: 0,
+        extra: 0,
+        reordered: 0,
+        mismatches: Vec::new(),
+        drain_time,
+        cpu: cpu_seconds()
+            .zip(cpu_start)
+            .map(|(end, start)| (end - start, base.elapsed().as_secs_f64())),
+        latency: subscriber::histogram(),
+        failures: shared
+            .failures
+            .lock()
+            .map(|f| f.clone())
+            .unwrap_or_default(),
+    };
+    for (i, r) in results.iter().enumerate() {
+        let owed = pub_counters[topology.source(i)]
+            .sent
+            .load(Ordering::Acquire);
+        outcome.received += r.received;
+        outcome.received_in_window += r.received_in_window;
+        outcome.expected += owed;
+        outcome.lost += owed.saturating_sub(r.received);
+        outcome.extra += r.received.saturating_sub(owed);
+        outcome.reordered += r.reordered;
+        if owed != r.received {
+            outcome.mismatches.push((i, owed, r.received));
+        }
+        latency
+            .add(&r.latency)
+            .map_err(|e| format!("merging histograms: {e}"))?;
+    }
+    outcome.latency = latency;
+    Ok(outcome)
+}
+
+/// The topic of publisher `i`: `load/{tag}/{i}`. The run's tag keeps a backlog that an
+/// overloaded broker still delivers from an earlier run out of this run's counts.
+fn topic(tag: &str, i: usize) -> String {
+    format!("load/{tag}/{i}")
+}
+
+/// A short tag that keeps client identifiers unique across runs.
+fn run_tag() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("{:x}{:05x}", std::process::id(), nanos & 0xF_FFFF)
+}
+
+/// This process's user + system CPU time in seconds, from /proc (Linux; 100 ticks/s).
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+    let rest = stat.rsplit_once(')')?.1;
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) as f64 / 100.0)
+}

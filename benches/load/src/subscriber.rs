@@ -1,0 +1,127 @@
+//! A subscriber: reads PUBLISH packets, acknowledges QoS 1 ones, records end-to-end
+//! latency for those received in the measurement window, and checks the sequence numbers
+//! of its one publisher for gaps and reordering.
+
+use std::io::{self, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use bytes::BytesMut;
+use hdrhistogram::Histogram;
+use switchyard_mqtt::{Ack, Packet};
+
+use crate::conn::{Conn, is_timeout, other};
+use crate::run::Shared;
+
+/// What one subscriber saw.
+#[derive(Debug)]
+pub(crate) struct SubResult {
+    pub(crate) received: u64,
+    pub(crate) received_in_window: u64,
+    /// Messages whose sequence number was below one already seen: reordered or repeated.
+    pub(crate) reordered: u64,
+    /// End-to-end latency in ns of the messages received in the window.
+    pub(crate) latency: Histogram<u64>,
+}
+
+/// A new latency histogram: 1 ns to 100 s at three significant figures.
+pub(crate) fn histogram() -> Histogram<u64> {
+    // The bounds are constants that `new_with_bounds` accepts.
+    Histogram::new_with_bounds(1, 100_000_000_000, 3).unwrap_or_else(|_| unreachable!())
+}
+
+/// Starts the thread of one connected, subscribed subscriber. `received` is its live
+/// count for the progress line and the drain.
+pub(crate) fn spawn(
+    conn: Conn,
+    index: usize,
+    shared: Arc<Shared>,
+    received: Arc<AtomicU64>,
+) -> io::Result<JoinHandle<SubResult>> {
+    conn.stream
+        .set_read_timeout(Some(Duration::from_millis(100)))?;
+    thread::Builder::new()
+        .name(format!("sub-{index}"))
+        .spawn(move || {
+            let mut result = SubResult {
+                received: 0,
+                received_in_window: 0,
+                reordered: 0,
+                latency: histogram(),
+            };
+            if let Err(e) = read_loop(conn, &shared, &received, &mut result) {
+                shared.fail(format!("subscriber {index}: {e}"));
+            }
+            result
+        })
+}
+
+fn read_loop(
+    mut conn: Conn,
+    shared: &Shared,
+    received: &AtomicU64,
+    result: &mut SubResult,
+) -> io::Result<()> {
+    let mut acks = BytesMut::with_capacity(4096);
+    let mut next_seq = 0u64;
+    loop {
+        if shared.is_stopped() || shared.is_aborted() {
+            conn.close();
+            return Ok(());
+        }
+        match conn.fill() {
+            Ok(0) if shared.is_stopped() => return Ok(()),
+            Ok(0) => return Err(other("the broker closed the connection")),
+            Ok(_) => {}
+            Err(e) if is_timeout(&e) => continue,
+            Err(e) => return Err(e),
+        }
+        // Everything in one read arrived at the same time.
+        let now = shared.now_ns();
+        let in_window = shared.in_window(now);
+        while let Some(packet) = conn.decoder.decode(&mut conn.buf).map_err(other)? {
+            let publish = match packet {
+                Packet::Publish(p) => p,
+                Packet::PingResp => continue,
+                Packet::Disconnect(d) => {
+                    return Err(other(format!(
+                        "DISCONNECT from the broker: {:?}",
+                        d.reason_code
+                    )));
+                }
+                p => return Err(other(format!("unexpected {:?}", p.packet_type()))),
+            };
+            let (Some(sent), Some(seq)) = (
+                publish.payload.get(..8).and_then(|b| b.try_into().ok()),
+                publish.payload.get(8..16).and_then(|b| b.try_into().ok()),
+            ) else {
+                return Err(other("a payload shorter than 16 bytes: not ours"));
+            };
+            let (sent, seq) = (u64::from_le_bytes(sent), u64::from_le_bytes(seq));
+            result.received += 1;
+            if in_window {
+                result.received_in_window += 1;
+                result
+                    .latency
+                    .saturating_record(now.saturating_sub(sent).max(1));
+            }
+            if seq >= next_seq {
+                next_seq = seq + 1;
+            } else {
+                result.reordered += 1;
+            }
+            if let Some(packet_id) = publish.packet_id {
+                Packet::PubAck(Ack::new(packet_id))
+                    .encode(conn.protocol, &mut acks)
+                    .map_err(other)?;
+            }
+        }
+        if !acks.is_empty() {
+            conn.stream.write_all(&acks)?;
+            acks.clear();
+        }
+        received.store(result.received, Ordering::Release);
+    }
+}
