@@ -3,10 +3,28 @@
 //! task takes everything that accumulated in one go, so writes batch naturally.
 
 use std::cell::{Cell, RefCell};
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
+use std::pin::pin;
 use std::task::{Poll, Waker};
 
 use bytes::BytesMut;
+
+/// Runs `work` until it completes or `stop` does; `None` when stopped first. `work` is
+/// dropped unfinished in that case (compio cancels an I/O operation that is dropped).
+pub async fn until<T>(work: impl Future<Output = T>, stop: impl Future<Output = ()>) -> Option<T> {
+    let mut work = pin!(work);
+    let mut stop = pin!(stop);
+    poll_fn(|cx| {
+        if let Poll::Ready(value) = work.as_mut().poll(cx) {
+            return Poll::Ready(Some(value));
+        }
+        match stop.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    })
+    .await
+}
 
 /// Buffers larger than this are not kept for reuse once drained.
 const KEEP_CAPACITY: usize = 64 * 1024;
@@ -16,6 +34,8 @@ const KEEP_CAPACITY: usize = 64 * 1024;
 pub struct Outbox {
     buf: RefCell<BytesMut>,
     waker: Cell<Option<Waker>>,
+    /// The reader, waiting for the close that ends the connection.
+    close_waker: Cell<Option<Waker>>,
     closing: Cell<bool>,
     dead: Cell<bool>,
 }
@@ -64,6 +84,24 @@ impl Outbox {
         if let Some(waker) = self.waker.take() {
             waker.wake();
         }
+        if self.is_dead()
+            && let Some(waker) = self.close_waker.take()
+        {
+            waker.wake();
+        }
+    }
+
+    /// Completes once the outbox is closing or dead: the reader races its read against
+    /// this, so that a connection the server ends stops reading at once.
+    pub async fn closed(&self) {
+        poll_fn(|cx| {
+            if self.is_dead() {
+                return Poll::Ready(());
+            }
+            self.close_waker.set(Some(cx.waker().clone()));
+            Poll::Pending
+        })
+        .await;
     }
 
     /// Waits for frames; swaps them out for `spare` (an empty buffer to reuse). `None`

@@ -82,11 +82,21 @@ pub fn run_shard(
                 break;
             }
         }
-        // Let connections flush their DISCONNECT and close, for at most two seconds.
+        // Let connections flush their DISCONNECT and close, for at most two seconds,
+        // still answering the other shards meanwhile.
+        tracing::debug!(
+            shard = shard.id(),
+            live = live.get(),
+            "draining connections"
+        );
         let deadline = Instant::now() + Duration::from_secs(2);
         while live.get() > 0 && Instant::now() < deadline {
-            compio::time::sleep(Duration::from_millis(10)).await;
+            while let Ok(msg) = mailbox.try_recv() {
+                shard.handle(msg);
+            }
+            compio::time::sleep(Duration::from_millis(5)).await;
         }
+        tracing::debug!(shard = shard.id(), live = live.get(), "shard stopped");
         Ok(())
     })
 }

@@ -158,6 +158,8 @@ pub struct Shard {
     limits: Limits,
     stats: Arc<Stats>,
     state: RefCell<State>,
+    /// Set at shutdown: connections closing then need no cross-shard bookkeeping.
+    stopping: std::cell::Cell<bool>,
 }
 
 /// Splits an MQTT filter into its share group (if `$share/{group}/...`) and the filter.
@@ -191,6 +193,7 @@ impl Shard {
             limits,
             stats,
             state: RefCell::new(State::default()),
+            stopping: std::cell::Cell::new(false),
         })
     }
 

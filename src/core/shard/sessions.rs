@@ -391,7 +391,7 @@ impl Shard {
     async fn broadcast_interest(&self, filter: ByteString, add: bool) {
         self.apply_interest(&filter, self.id, add);
         let others = self.shard_count().saturating_sub(1);
-        if others == 0 {
+        if others == 0 || self.stopping.get() {
             return;
         }
         let (ack, acks) = flume::bounded(usize::from(others));
@@ -515,7 +515,10 @@ impl Shard {
                 }
                 let _ = reply.try_send(session.map(Box::new));
             }
-            ShardMsg::Shutdown => self.disconnect_all(ReasonCode::ServerShuttingDown),
+            ShardMsg::Shutdown => {
+                self.stopping.set(true);
+                self.disconnect_all(ReasonCode::ServerShuttingDown);
+            }
         }
     }
 

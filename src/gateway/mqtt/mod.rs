@@ -17,7 +17,7 @@ use compio::net::TcpStream;
 use switchyard_mqtt::{ConnAck, Decoder, Packet, ReasonCode};
 
 use crate::core::shard::Shard;
-use crate::server::outbox::Outbox;
+use crate::server::outbox::{Outbox, until};
 use crate::server::worker::Shared;
 pub use peer::MqttPeer;
 
@@ -83,10 +83,19 @@ pub async fn serve(stream: TcpStream, peer_addr: SocketAddr, ctx: Rc<MqttContext
         if buf.capacity() - buf.len() < 256 {
             buf.reserve(READ_BUFFER);
         }
-        let read = match conn.read_timeout() {
-            Some(None) => Ok((&stream).read(buf).await),
-            Some(Some(timeout)) => compio::time::timeout(timeout, (&stream).read(buf)).await,
-            None => compio::time::timeout(CONNECT_TIMEOUT, (&stream).read(buf)).await,
+        let timeout = match conn.read_timeout() {
+            Some(limit) => limit,
+            None => Some(CONNECT_TIMEOUT),
+        };
+        let read = async {
+            match timeout {
+                None => Ok((&stream).read(buf).await),
+                Some(timeout) => compio::time::timeout(timeout, (&stream).read(buf)).await,
+            }
+        };
+        // Stop reading as soon as the server ends the connection (takeover, shutdown).
+        let Some(read) = until(read, outbox.closed()).await else {
+            break;
         };
         let BufResult(result, returned) = match read {
             Ok(result) => result,
@@ -124,7 +133,9 @@ pub async fn serve(stream: TcpStream, peer_addr: SocketAddr, ctx: Rc<MqttContext
             }
         }
     }
+    tracing::debug!(%peer_addr, "connection ending");
     conn.finish(graceful).await;
+    tracing::debug!(%peer_addr, "session detached");
     outbox.close();
     // A client that stops reading must not hold the connection forever: after the grace
     // period the writer is dropped, which cancels its write and closes the socket.
