@@ -254,7 +254,7 @@ fn ack_loop(
     writer: &thread::Thread,
 ) -> io::Result<()> {
     loop {
-        if shared.is_stopped() || shared.is_aborted() {
+        if shared.is_stopped() {
             conn.close();
             return Ok(());
         }

@@ -107,8 +107,9 @@ impl<'a> Summary<'a> {
         }
         let _ = writeln!(
             t,
-            "  lost {}  duplicated {}  reordered {}",
+            "  lost {} (of them acknowledged by the broker: {})  duplicated {}  reordered {}",
             group(o.lost as f64),
+            group(o.acked_lost as f64),
             group(o.extra as f64),
             group(o.reordered as f64)
         );
@@ -148,7 +149,7 @@ impl<'a> Summary<'a> {
                 "\"delivered_per_s\":{:.1},\"published_per_s\":{:.1},",
                 "\"latency_us\":{{\"p50\":{:.1},\"p99\":{:.1},\"p99_9\":{:.1},\"max\":{:.1},\"mean\":{:.1}}},",
                 "\"published\":{},\"acked\":{},\"received\":{},\"expected\":{},",
-                "\"received_in_window\":{},\"lost\":{},\"duplicated\":{},\"reordered\":{},",
+                "\"received_in_window\":{},\"lost\":{},\"acked_lost\":{},\"duplicated\":{},\"reordered\":{},",
                 "\"mismatches\":[{}],\"drain_s\":{:.3},\"generator_cpu_s\":{},\"wall_s\":{},",
                 "\"failures\":[{}]}}\n"
             ),
@@ -179,6 +180,7 @@ impl<'a> Summary<'a> {
             o.expected,
             o.received_in_window,
             o.lost,
+            o.acked_lost,
             o.extra,
             o.reordered,
             mismatches.join(","),

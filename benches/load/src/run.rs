@@ -17,7 +17,7 @@ use crate::subscriber::{self, SubResult};
 /// Time from the end of the handshakes to the first PUBLISH, so all threads are ready.
 const START_DELAY: Duration = Duration::from_millis(200);
 
-/// At QoS 0 the drain ends once nothing more arrived for this long.
+/// At QoS 0, or after a failure, the drain ends once nothing more arrived for this long.
 const QOS0_QUIET: Duration = Duration::from_secs(1);
 
 /// What to run.
@@ -106,7 +106,7 @@ impl Shared {
         self.stop.load(Ordering::Acquire)
     }
 
-    /// Set on the first failure: the run stops early.
+    /// Set on the first failure: publishing stops, the drain still counts deliveries.
     pub(crate) fn is_aborted(&self) -> bool {
         self.aborted.load(Ordering::Acquire)
     }
@@ -131,6 +131,10 @@ pub(crate) struct Outcome {
     /// Deliveries owed: each publisher's count times its subscribers.
     pub(crate) expected: u64,
     pub(crate) lost: u64,
+    /// QoS 1: deliveries owed for acknowledged messages that never came. Unlike `lost`,
+    /// which also counts messages unacknowledged when a connection broke, these are
+    /// messages the broker had taken responsibility for.
+    pub(crate) acked_lost: u64,
     /// Deliveries beyond those owed (duplicates).
     pub(crate) extra: u64,
     pub(crate) reordered: u64,
@@ -251,22 +255,27 @@ pub(crate) fn run(config: &Config) -> Result<Outcome, String> {
     }
 
     // Drain: QoS 1 until every message is acknowledged and delivered, QoS 0 until
-    // everything or nothing more arrives.
+    // everything or nothing more arrives. After a failure (a connection lost), until every
+    // acknowledged message is delivered or nothing more arrives.
     let drain_start = Instant::now();
     let mut quiet_since = (Instant::now(), sum(&sub_counts));
     loop {
-        if shared.is_aborted() || drain_start.elapsed() >= config.drain {
+        if drain_start.elapsed() >= config.drain {
             break;
         }
         // `done` first: the counts read after it are final for the writers it saw done.
         let all_sent = pub_counters.iter().all(|c| c.done.load(Ordering::Acquire));
         let (s, a, r) = (sent(&pub_counters), acked(&pub_counters), sum(&sub_counts));
-        if all_sent && r >= s * fan && (config.qos == QoS::AtMostOnce || a >= s) {
+        let qos0 = config.qos == QoS::AtMostOnce;
+        if all_sent && !shared.is_aborted() && r >= s * fan && (qos0 || a >= s) {
+            break;
+        }
+        if all_sent && shared.is_aborted() && !qos0 && r >= a * fan {
             break;
         }
         if r != quiet_since.1 {
             quiet_since = (Instant::now(), r);
-        } else if config.qos == QoS::AtMostOnce && quiet_since.0.elapsed() >= QOS0_QUIET {
+        } else if (qos0 || shared.is_aborted()) && quiet_since.0.elapsed() >= QOS0_QUIET {
             break;
         }
         thread::sleep(Duration::from_millis(20));
@@ -297,6 +306,7 @@ pub(crate) fn run(config: &Config) -> Result<Outcome, String> {
         received_in_window: 0,
         expected: 0,
         lost: 0,
+        acked_lost: 0,
         extra: 0,
         reordered: 0,
         mismatches: Vec::new(),
@@ -312,9 +322,14 @@ pub(crate) fn run(config: &Config) -> Result<Outcome, String> {
             .unwrap_or_default(),
     };
     for (i, r) in results.iter().enumerate() {
-        let owed = pub_counters[topology.source(i)]
-            .sent
-            .load(Ordering::Acquire);
+        let source = &pub_counters[topology.source(i)];
+        let owed = source.sent.load(Ordering::Acquire);
+        if config.qos != QoS::AtMostOnce {
+            outcome.acked_lost += source
+                .acked
+                .load(Ordering::Acquire)
+                .saturating_sub(r.received);
+        }
         outcome.received += r.received;
         outcome.received_in_window += r.received_in_window;
         outcome.expected += owed;

@@ -67,7 +67,7 @@ fn read_loop(
     let mut acks = BytesMut::with_capacity(4096);
     let mut next_seq = 0u64;
     loop {
-        if shared.is_stopped() || shared.is_aborted() {
+        if shared.is_stopped() {
             conn.close();
             return Ok(());
         }
