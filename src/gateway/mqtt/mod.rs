@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use compio::buf::BufResult;
+use compio::buf::{BufResult, IntoInner, IoBufMut};
 use compio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use compio::net::TcpStream;
 use switchyard_mqtt::{ConnAck, Decoder, Packet, ReasonCode};
@@ -87,10 +87,13 @@ pub async fn serve(stream: TcpStream, peer_addr: SocketAddr, ctx: Rc<MqttContext
             Some(limit) => limit,
             None => Some(CONNECT_TIMEOUT),
         };
+        // compio reads into a buffer from its start: `uninit()` exposes only the spare
+        // capacity, so that a partial packet already in `buf` is kept.
+        let spare = buf.uninit();
         let read = async {
             match timeout {
-                None => Ok((&stream).read(buf).await),
-                Some(timeout) => compio::time::timeout(timeout, (&stream).read(buf)).await,
+                None => Ok((&stream).read(spare).await),
+                Some(timeout) => compio::time::timeout(timeout, (&stream).read(spare)).await,
             }
         };
         // Stop reading as soon as the server ends the connection (takeover, shutdown).
@@ -105,7 +108,7 @@ pub async fn serve(stream: TcpStream, peer_addr: SocketAddr, ctx: Rc<MqttContext
                 break;
             }
         };
-        buf = returned;
+        buf = returned.into_inner();
         match result {
             Ok(0) | Err(_) => break,
             Ok(n) => {
