@@ -65,14 +65,16 @@ impl Decoder {
 
     /// Decodes one packet from the front of `buf`; see the type's documentation.
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Packet>, DecodeError> {
-        let Some((&header, rest)) = buf.split_first() else {
-            return Ok(None);
+        let (header, remaining, header_len) = match buf.as_ref() {
+            // A remaining length under 128 takes one byte: every small packet.
+            &[header, len, ..] if len < 0x80 => (header, usize::from(len), 2),
+            [header, rest @ ..] => match decode_varint(rest)? {
+                Some((remaining, len_bytes)) => (*header, remaining as usize, 1 + len_bytes),
+                None => return Ok(None),
+            },
+            [] => return Ok(None),
         };
-        let Some((remaining, len_bytes)) = decode_varint(rest)? else {
-            return Ok(None);
-        };
-        let header_len = 1 + len_bytes;
-        let size = header_len + remaining as usize;
+        let size = header_len + remaining;
         if size > self.max_packet_size as usize {
             return Err(DecodeError::PacketTooLarge {
                 size,
@@ -85,19 +87,27 @@ impl Decoder {
         }
         let protocol = match self.protocol {
             Some(protocol) => protocol,
-            None if header >> 4 == 1 => {
-                let body = buf.get(header_len..size).unwrap_or_default();
-                let protocol = Connect::peek_protocol(body);
-                self.protocol = protocol;
-                // A CONNECT of an unknown version fails inside Connect::decode, which
-                // reads the version itself; the argument is then unused.
-                protocol.unwrap_or(Protocol::V5)
-            }
-            None => return Err(DecodeError::ExpectedConnect),
+            None => self.first_protocol(header, buf.get(header_len..size))?,
         };
-        buf.advance(header_len);
-        let body = buf.split_to(remaining as usize).freeze();
-        Packet::decode(header, body, protocol).map(Some)
+        // One split for the whole packet, then skip the fixed header on the frozen view
+        // (cheaper than advancing the `BytesMut` first and splitting after).
+        let mut body = buf.split_to(size).freeze();
+        body.advance(header_len);
+        Ok(Some(Packet::decode(header, body, protocol)?))
+    }
+
+    /// The protocol version of a server-side decoder's first packet, which must be
+    /// CONNECT; remembered even if the CONNECT then fails to decode.
+    #[cold]
+    fn first_protocol(&mut self, header: u8, body: Option<&[u8]>) -> Result<Protocol, DecodeError> {
+        if header >> 4 != 1 {
+            return Err(DecodeError::ExpectedConnect);
+        }
+        let protocol = Connect::peek_protocol(body.unwrap_or_default());
+        self.protocol = protocol;
+        // A CONNECT of an unknown version fails inside Connect::decode, which reads the
+        // version itself; the value returned is then unused.
+        Ok(protocol.unwrap_or(Protocol::V5))
     }
 }
 

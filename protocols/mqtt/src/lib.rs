@@ -46,6 +46,7 @@ pub mod packet;
 mod properties;
 mod reader;
 mod reason;
+mod scan;
 mod types;
 mod writer;
 

@@ -10,7 +10,7 @@ use bytestring::ByteString;
 use crate::error::DecodeError;
 use crate::reader::Reader;
 use crate::types::{PayloadFormat, QoS, TopicName, UserProperties};
-use crate::writer::{Counter, Sink};
+use crate::writer::Sink;
 
 /// Property identifiers, as the standard numbers them.
 pub(crate) mod id {
@@ -43,73 +43,160 @@ pub(crate) mod id {
     pub(crate) const SHARED_SUBSCRIPTION_AVAILABLE: u8 = 0x2A;
 }
 
-/// A property value, typed by the identifier's data type.
-#[derive(Debug)]
-pub(crate) enum Value {
-    Byte(u8),
-    U16(u16),
-    U32(u32),
-    VarInt(u32),
-    Str(ByteString),
-    Binary(Bytes),
-    Pair(ByteString, ByteString),
+/// The data types of property values (section 2.2.2.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Byte,
+    U16,
+    U32,
+    VarInt,
+    Str,
+    Binary,
+    Pair,
 }
 
-impl Value {
+impl Kind {
+    /// The data type of a property identifier, or `None` for an identifier the standard
+    /// does not define.
+    #[inline]
+    const fn of(property: u8) -> Option<Self> {
+        use id::*;
+        Some(match property {
+            PAYLOAD_FORMAT_INDICATOR
+            | REQUEST_PROBLEM_INFORMATION
+            | REQUEST_RESPONSE_INFORMATION
+            | MAXIMUM_QOS
+            | RETAIN_AVAILABLE
+            | WILDCARD_SUBSCRIPTION_AVAILABLE
+            | SUBSCRIPTION_IDENTIFIER_AVAILABLE
+            | SHARED_SUBSCRIPTION_AVAILABLE => Self::Byte,
+            SERVER_KEEP_ALIVE | RECEIVE_MAXIMUM | TOPIC_ALIAS_MAXIMUM | TOPIC_ALIAS => Self::U16,
+            MESSAGE_EXPIRY_INTERVAL
+            | SESSION_EXPIRY_INTERVAL
+            | WILL_DELAY_INTERVAL
+            | MAXIMUM_PACKET_SIZE => Self::U32,
+            SUBSCRIPTION_IDENTIFIER => Self::VarInt,
+            CONTENT_TYPE
+            | RESPONSE_TOPIC
+            | ASSIGNED_CLIENT_IDENTIFIER
+            | AUTHENTICATION_METHOD
+            | RESPONSE_INFORMATION
+            | SERVER_REFERENCE
+            | REASON_STRING => Self::Str,
+            CORRELATION_DATA | AUTHENTICATION_DATA => Self::Binary,
+            USER_PROPERTY => Self::Pair,
+            _ => return None,
+        })
+    }
+}
+
+/// One property of a list whose identifier has been read: the packet's decoder reads
+/// the value with the method for the property's data type, straight into its field.
+///
+/// Each method reads the value first (a malformed value is reported as such), then
+/// rejects a second occurrence of a property that may appear once, then checks the
+/// value's range: the order in which the errors of one property are reported.
+#[derive(Debug)]
+pub(crate) struct Property<'r, 'a> {
+    r: &'r mut Reader<'a>,
+    id: u8,
+    kind: Kind,
+    duplicate: bool,
+}
+
+impl Property<'_, '_> {
+    /// The property identifier.
+    #[inline]
+    pub(crate) fn id(&self) -> u8 {
+        self.id
+    }
+
+    /// Fails unless the property has the data type the caller reads it as (which holds
+    /// for every caller: the check folds away once the identifier is a constant).
+    #[inline]
+    fn expect(&self, kind: Kind) -> Result<(), DecodeError> {
+        if self.kind == kind {
+            Ok(())
+        } else {
+            Err(DecodeError::InvalidPropertyValue(self.id))
+        }
+    }
+
+    /// Passes a value read, unless the property is a duplicate.
+    #[inline]
+    fn once<T>(&self, value: T) -> Result<T, DecodeError> {
+        if self.duplicate {
+            Err(DecodeError::DuplicateProperty(self.id))
+        } else {
+            Ok(value)
+        }
+    }
+
+    #[inline]
+    pub(crate) fn u8(self) -> Result<u8, DecodeError> {
+        self.expect(Kind::Byte)?;
+        let v = self.r.u8()?;
+        self.once(v)
+    }
+
     /// A Byte property that must be 0 or 1.
-    pub(crate) fn bool(self, id: u8) -> Result<bool, DecodeError> {
-        match self {
-            Self::Byte(0) => Ok(false),
-            Self::Byte(1) => Ok(true),
+    #[inline]
+    pub(crate) fn bool(self) -> Result<bool, DecodeError> {
+        let id = self.id;
+        match self.u8()? {
+            0 => Ok(false),
+            1 => Ok(true),
             _ => Err(DecodeError::InvalidPropertyValue(id)),
         }
     }
 
-    pub(crate) fn u8(self, id: u8) -> Result<u8, DecodeError> {
-        match self {
-            Self::Byte(v) => Ok(v),
-            _ => Err(DecodeError::InvalidPropertyValue(id)),
-        }
+    #[inline]
+    pub(crate) fn u16(self) -> Result<u16, DecodeError> {
+        self.expect(Kind::U16)?;
+        let v = self.r.u16()?;
+        self.once(v)
     }
 
-    pub(crate) fn u16(self, id: u8) -> Result<u16, DecodeError> {
-        match self {
-            Self::U16(v) => Ok(v),
-            _ => Err(DecodeError::InvalidPropertyValue(id)),
-        }
+    #[inline]
+    pub(crate) fn nonzero_u16(self) -> Result<NonZeroU16, DecodeError> {
+        let id = self.id;
+        NonZeroU16::new(self.u16()?).ok_or(DecodeError::InvalidPropertyValue(id))
     }
 
-    pub(crate) fn nonzero_u16(self, id: u8) -> Result<NonZeroU16, DecodeError> {
-        NonZeroU16::new(self.u16(id)?).ok_or(DecodeError::InvalidPropertyValue(id))
+    /// A Four Byte Integer or a Variable Byte Integer property.
+    #[inline]
+    pub(crate) fn u32(self) -> Result<u32, DecodeError> {
+        let v = match self.kind {
+            Kind::U32 => self.r.u32()?,
+            Kind::VarInt => self.r.varint()?,
+            _ => return Err(DecodeError::InvalidPropertyValue(self.id)),
+        };
+        self.once(v)
     }
 
-    pub(crate) fn u32(self, id: u8) -> Result<u32, DecodeError> {
-        match self {
-            Self::U32(v) | Self::VarInt(v) => Ok(v),
-            _ => Err(DecodeError::InvalidPropertyValue(id)),
-        }
+    #[inline]
+    pub(crate) fn nonzero_u32(self) -> Result<NonZeroU32, DecodeError> {
+        let id = self.id;
+        NonZeroU32::new(self.u32()?).ok_or(DecodeError::InvalidPropertyValue(id))
     }
 
-    pub(crate) fn nonzero_u32(self, id: u8) -> Result<NonZeroU32, DecodeError> {
-        NonZeroU32::new(self.u32(id)?).ok_or(DecodeError::InvalidPropertyValue(id))
+    #[inline]
+    pub(crate) fn string(self) -> Result<ByteString, DecodeError> {
+        self.expect(Kind::Str)?;
+        let v = self.r.string()?;
+        self.once(v)
     }
 
-    pub(crate) fn string(self, id: u8) -> Result<ByteString, DecodeError> {
-        match self {
-            Self::Str(v) => Ok(v),
-            _ => Err(DecodeError::InvalidPropertyValue(id)),
-        }
+    #[inline]
+    pub(crate) fn binary(self) -> Result<Bytes, DecodeError> {
+        self.expect(Kind::Binary)?;
+        let v = self.r.binary()?;
+        self.once(v)
     }
 
-    pub(crate) fn binary(self, id: u8) -> Result<Bytes, DecodeError> {
-        match self {
-            Self::Binary(v) => Ok(v),
-            _ => Err(DecodeError::InvalidPropertyValue(id)),
-        }
-    }
-
-    pub(crate) fn payload_format(self, id: u8) -> Result<PayloadFormat, DecodeError> {
-        Ok(if self.bool(id)? {
+    #[inline]
+    pub(crate) fn payload_format(self) -> Result<PayloadFormat, DecodeError> {
+        Ok(if self.bool()? {
             PayloadFormat::Utf8
         } else {
             PayloadFormat::Unspecified
@@ -117,8 +204,9 @@ impl Value {
     }
 
     /// Response Topic: a topic name, so no wildcards and not empty [MQTT-3.3.2-14].
-    pub(crate) fn topic_name(self, id: u8) -> Result<TopicName, DecodeError> {
-        let name = TopicName::new(self.string(id)?)?;
+    #[inline]
+    pub(crate) fn topic_name(self) -> Result<TopicName, DecodeError> {
+        let name = TopicName::new(self.string()?)?;
         if name.is_empty() {
             return Err(DecodeError::EmptyTopicName);
         }
@@ -126,84 +214,87 @@ impl Value {
     }
 
     /// Maximum QoS: 0 or 1 [MQTT-3.2.2-9].
-    pub(crate) fn maximum_qos(self, id: u8) -> Result<QoS, DecodeError> {
-        match self.u8(id)? {
+    #[inline]
+    pub(crate) fn maximum_qos(self) -> Result<QoS, DecodeError> {
+        let id = self.id;
+        match self.u8()? {
             0 => Ok(QoS::AtMostOnce),
             1 => Ok(QoS::AtLeastOnce),
             _ => Err(DecodeError::InvalidPropertyValue(id)),
         }
     }
+
+    /// A User Property, appended to `list` (it may appear any number of times).
+    #[inline]
+    pub(crate) fn user(self, list: &mut UserProperties) -> Result<(), DecodeError> {
+        self.expect(Kind::Pair)?;
+        let name = self.r.string()?;
+        let value = self.r.string()?;
+        list.push((name, value));
+        Ok(())
+    }
+
+    /// The error for a property the packet may not carry, once its value has been read
+    /// (a malformed value is reported as such).
+    #[cold]
+    pub(crate) fn not_allowed(self) -> DecodeError {
+        let id = self.id;
+        match self.skip() {
+            Err(e) => e,
+            Ok(()) => DecodeError::PropertyNotAllowed(id),
+        }
+    }
+
+    /// Reads the value, whatever its type, and drops it.
+    fn skip(self) -> Result<(), DecodeError> {
+        match self.kind {
+            Kind::Byte => self.r.u8().map(drop)?,
+            Kind::U16 => self.r.u16().map(drop)?,
+            Kind::U32 => self.r.u32().map(drop)?,
+            Kind::VarInt => self.r.varint().map(drop)?,
+            Kind::Str => self.r.string().map(drop)?,
+            Kind::Binary => self.r.binary().map(drop)?,
+            Kind::Pair => {
+                self.r.string()?;
+                self.r.string().map(drop)?;
+            }
+        }
+        self.once(())
+    }
 }
 
 /// Reads a property list (its variable-byte length, then the properties) and hands
-/// each property to `apply`, which rejects those the packet may not carry. A property
-/// may appear once, except User Property, and Subscription Identifier where
-/// `repeat_subscription_id` allows it (PUBLISH).
-pub(crate) fn decode(
-    r: &mut Reader,
+/// each property to `apply`, which reads its value or rejects it with
+/// [`Property::not_allowed`]. A property may appear once, except User Property, and
+/// Subscription Identifier where `repeat_subscription_id` allows it (PUBLISH).
+#[inline]
+pub(crate) fn decode<'a>(
+    r: &mut Reader<'a>,
     repeat_subscription_id: bool,
-    mut apply: impl FnMut(u8, Value) -> Result<(), DecodeError>,
+    mut apply: impl FnMut(Property<'_, 'a>) -> Result<(), DecodeError>,
 ) -> Result<(), DecodeError> {
     let len = r.varint()? as usize;
-    let mut props = Reader::new(r.take(len)?);
+    // The list is read in place, through a reader bounded by its length.
+    let mut props = r.sub(len)?;
     let mut seen: u64 = 0;
     while !props.is_empty() {
         let raw_id = props.varint()?;
         let id = u8::try_from(raw_id).map_err(|_| DecodeError::UnknownProperty(u8::MAX))?;
-        let value = read_value(&mut props, id)?;
+        let kind = Kind::of(id).ok_or(DecodeError::UnknownProperty(id))?;
         let repeatable = id == id::USER_PROPERTY
             || (repeat_subscription_id && id == id::SUBSCRIPTION_IDENTIFIER);
+        // Every defined identifier is below 64.
         let bit = 1u64 << (id & 63);
-        if !repeatable && seen & bit != 0 {
-            return Err(DecodeError::DuplicateProperty(id));
-        }
+        let duplicate = !repeatable && seen & bit != 0;
         seen |= bit;
-        apply(id, value)?;
+        apply(Property {
+            r: &mut props,
+            id,
+            kind,
+            duplicate,
+        })?;
     }
     Ok(())
-}
-
-fn read_value(r: &mut Reader, property: u8) -> Result<Value, DecodeError> {
-    use id::*;
-    Ok(match property {
-        PAYLOAD_FORMAT_INDICATOR
-        | REQUEST_PROBLEM_INFORMATION
-        | REQUEST_RESPONSE_INFORMATION
-        | MAXIMUM_QOS
-        | RETAIN_AVAILABLE
-        | WILDCARD_SUBSCRIPTION_AVAILABLE
-        | SUBSCRIPTION_IDENTIFIER_AVAILABLE
-        | SHARED_SUBSCRIPTION_AVAILABLE => Value::Byte(r.u8()?),
-        SERVER_KEEP_ALIVE | RECEIVE_MAXIMUM | TOPIC_ALIAS_MAXIMUM | TOPIC_ALIAS => {
-            Value::U16(r.u16()?)
-        }
-        MESSAGE_EXPIRY_INTERVAL
-        | SESSION_EXPIRY_INTERVAL
-        | WILL_DELAY_INTERVAL
-        | MAXIMUM_PACKET_SIZE => Value::U32(r.u32()?),
-        SUBSCRIPTION_IDENTIFIER => Value::VarInt(r.varint()?),
-        CONTENT_TYPE
-        | RESPONSE_TOPIC
-        | ASSIGNED_CLIENT_IDENTIFIER
-        | AUTHENTICATION_METHOD
-        | RESPONSE_INFORMATION
-        | SERVER_REFERENCE
-        | REASON_STRING => Value::Str(r.string()?),
-        CORRELATION_DATA | AUTHENTICATION_DATA => Value::Binary(r.binary()?),
-        USER_PROPERTY => Value::Pair(r.string()?, r.string()?),
-        other => return Err(DecodeError::UnknownProperty(other)),
-    })
-}
-
-/// Appends a User Property value to a list.
-pub(crate) fn push_user(list: &mut UserProperties, v: Value, prop: u8) -> Result<(), DecodeError> {
-    match v {
-        Value::Pair(name, value) => {
-            list.push((name, value));
-            Ok(())
-        }
-        _ => Err(DecodeError::InvalidPropertyValue(prop)),
-    }
 }
 
 /// Writes one packet's properties: implemented by each packet's property struct.
@@ -212,15 +303,14 @@ pub(crate) trait WriteProperties {
     fn write_properties<S: Sink>(&self, s: &mut S);
 
     /// The length prefix and the properties.
+    #[inline]
     fn write_with_length<S: Sink>(&self, s: &mut S) {
-        let mut counter = Counter::default();
-        self.write_properties(&mut counter);
-        s.put_varint(u32::try_from(counter.len).unwrap_or(u32::MAX));
-        self.write_properties(s);
+        s.put_properties(self);
     }
 }
 
 /// Property writers: each writes the identifier and the value when the value is present.
+#[inline]
 pub(crate) fn put_u8<S: Sink>(s: &mut S, id: u8, v: Option<u8>) {
     if let Some(v) = v {
         s.put_u8(id);
@@ -228,10 +318,12 @@ pub(crate) fn put_u8<S: Sink>(s: &mut S, id: u8, v: Option<u8>) {
     }
 }
 
+#[inline]
 pub(crate) fn put_bool<S: Sink>(s: &mut S, id: u8, v: Option<bool>) {
     put_u8(s, id, v.map(u8::from));
 }
 
+#[inline]
 pub(crate) fn put_u16<S: Sink>(s: &mut S, id: u8, v: Option<u16>) {
     if let Some(v) = v {
         s.put_u8(id);
@@ -239,6 +331,7 @@ pub(crate) fn put_u16<S: Sink>(s: &mut S, id: u8, v: Option<u16>) {
     }
 }
 
+#[inline]
 pub(crate) fn put_u32<S: Sink>(s: &mut S, id: u8, v: Option<u32>) {
     if let Some(v) = v {
         s.put_u8(id);
@@ -246,6 +339,7 @@ pub(crate) fn put_u32<S: Sink>(s: &mut S, id: u8, v: Option<u32>) {
     }
 }
 
+#[inline]
 pub(crate) fn put_varint<S: Sink>(s: &mut S, id: u8, v: Option<u32>) {
     if let Some(v) = v {
         s.put_u8(id);
@@ -253,6 +347,7 @@ pub(crate) fn put_varint<S: Sink>(s: &mut S, id: u8, v: Option<u32>) {
     }
 }
 
+#[inline]
 pub(crate) fn put_bytes<S: Sink>(s: &mut S, id: u8, v: Option<&[u8]>) {
     if let Some(v) = v {
         s.put_u8(id);
@@ -260,10 +355,12 @@ pub(crate) fn put_bytes<S: Sink>(s: &mut S, id: u8, v: Option<&[u8]>) {
     }
 }
 
+#[inline]
 pub(crate) fn put_str<S: Sink>(s: &mut S, id: u8, v: Option<&ByteString>) {
     put_bytes(s, id, v.map(|v| v.as_bytes().as_ref()));
 }
 
+#[inline]
 pub(crate) fn put_user<S: Sink>(s: &mut S, user: &UserProperties) {
     for (name, value) in user {
         s.put_u8(id::USER_PROPERTY);
@@ -277,11 +374,12 @@ mod tests {
     use super::*;
 
     fn collect(bytes: &'static [u8], repeat: bool) -> Result<Vec<u8>, DecodeError> {
-        let mut r = Reader::new(Bytes::from_static(bytes));
+        let frame = Bytes::from_static(bytes);
+        let mut r = Reader::new(&frame);
         let mut ids = Vec::new();
-        decode(&mut r, repeat, |id, _| {
-            ids.push(id);
-            Ok(())
+        decode(&mut r, repeat, |prop| {
+            ids.push(prop.id());
+            prop.skip()
         })?;
         r.finish()?;
         Ok(ids)
@@ -324,5 +422,31 @@ mod tests {
             collect(b"\x09\x11\x00", false),
             Err(DecodeError::UnexpectedEnd)
         );
+    }
+
+    #[test]
+    fn errors_of_one_property_come_in_order() {
+        let frame = Bytes::from_static(b"\x06\x23\x00\x05\x23\x00\x00");
+        let decode_alias = |frame| {
+            let mut r = Reader::new(frame);
+            decode(&mut r, false, |prop| match prop.id() {
+                id::TOPIC_ALIAS => prop.nonzero_u16().map(drop),
+                _ => Err(prop.not_allowed()),
+            })
+        };
+        // A second Topic Alias is a duplicate before its value 0 is out of range.
+        assert_eq!(
+            decode_alias(&frame),
+            Err(DecodeError::DuplicateProperty(0x23))
+        );
+        // A property not allowed is reported once its value is read...
+        let frame = Bytes::from_static(b"\x02\x01\x01");
+        assert_eq!(
+            decode_alias(&frame),
+            Err(DecodeError::PropertyNotAllowed(0x01))
+        );
+        // ... so a malformed one is malformed first.
+        let frame = Bytes::from_static(b"\x04\x03\x00\x01\x00");
+        assert_eq!(decode_alias(&frame), Err(DecodeError::NullCharacter));
     }
 }

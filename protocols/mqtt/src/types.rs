@@ -7,6 +7,7 @@ use std::num::NonZeroU16;
 use bytestring::ByteString;
 
 use crate::error::DecodeError;
+use crate::scan;
 
 /// A packet identifier: never zero [MQTT-2.2.1-3] / [MQTT-2.3.1-1].
 pub type PacketId = NonZeroU16;
@@ -77,8 +78,9 @@ pub enum PayloadFormat {
 /// Checks the UTF-8 string rules that `from_utf8` does not: no U+0000 [MQTT-1.5.4-2].
 /// Well-formedness, including the ban on surrogates [MQTT-1.5.4-1], is `ByteString`'s
 /// own check.
+#[inline]
 pub(crate) fn check_mqtt_string(s: &str) -> Result<(), DecodeError> {
-    if s.as_bytes().contains(&0) {
+    if scan::contains_nul(s.as_bytes()) {
         Err(DecodeError::NullCharacter)
     } else {
         Ok(())
@@ -93,17 +95,21 @@ pub struct TopicName(ByteString);
 
 impl TopicName {
     /// Validates a topic name.
+    #[inline]
     pub fn new(name: impl Into<ByteString>) -> Result<Self, DecodeError> {
         let name = name.into();
-        // One pass for both rules: topic names are on every PUBLISH.
-        for &b in name.as_bytes() {
-            match b {
-                0 => return Err(DecodeError::NullCharacter),
-                b'+' | b'#' => return Err(DecodeError::WildcardInTopicName),
-                _ => {}
-            }
+        // One pass for both rules: topic names are on every PUBLISH. The first
+        // offending byte decides the error.
+        let bytes = name.as_bytes();
+        if !scan::contains_nul_or_wildcard(bytes) {
+            return Ok(Self(name));
         }
-        Ok(Self(name))
+        Err(
+            match bytes.iter().find(|&&b| matches!(b, 0 | b'+' | b'#')) {
+                Some(0) => DecodeError::NullCharacter,
+                _ => DecodeError::WildcardInTopicName,
+            },
+        )
     }
 
     /// The empty topic name of a PUBLISH that relies on a topic alias.
@@ -149,19 +155,30 @@ pub struct TopicFilter(ByteString);
 
 impl TopicFilter {
     /// Validates a topic filter.
+    #[inline]
     pub fn new(filter: impl Into<ByteString>) -> Result<Self, DecodeError> {
         let filter = filter.into();
-        check_mqtt_string(&filter)?;
-        if filter.is_empty() {
+        let bytes = filter.as_bytes();
+        if bytes.is_empty() {
             return Err(DecodeError::InvalidTopicFilter);
         }
-        let mut levels = filter.split('/').peekable();
-        while let Some(level) = levels.next() {
-            let has_hash = level.contains('#');
-            let has_plus = level.contains('+');
-            if (has_hash && (level.len() != 1 || levels.peek().is_some()))
-                || (has_plus && level.len() != 1)
-            {
+        // A filter without wildcards is settled by one scan.
+        if !scan::contains_nul_or_wildcard(bytes) {
+            return Ok(Self(filter));
+        }
+        // U+0000 anywhere outranks a misplaced wildcard.
+        if scan::contains_nul(bytes) {
+            return Err(DecodeError::NullCharacter);
+        }
+        // A wildcard is a whole level (the byte before is `/` or the start, the byte
+        // after `/` or the end), and `#` ends the filter.
+        for (i, &b) in bytes.iter().enumerate() {
+            if b != b'+' && b != b'#' {
+                continue;
+            }
+            let whole_level = (i == 0 || bytes.get(i - 1) == Some(&b'/'))
+                && matches!(bytes.get(i + 1), None | Some(b'/'));
+            if !whole_level || (b == b'#' && i + 1 != bytes.len()) {
                 return Err(DecodeError::InvalidTopicFilter);
             }
         }
@@ -345,10 +362,14 @@ mod tests {
                 "{bad}"
             );
         }
-        assert_eq!(
-            TopicFilter::new("a/\0").unwrap_err(),
-            DecodeError::NullCharacter
-        );
+        // U+0000 outranks a misplaced wildcard, wherever each is.
+        for bad in ["a/\0", "\0", "a+/\0", "\0/a+", "#/\0", "+\0"] {
+            assert_eq!(
+                TopicFilter::new(bad).unwrap_err(),
+                DecodeError::NullCharacter,
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

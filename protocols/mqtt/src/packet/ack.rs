@@ -43,7 +43,7 @@ impl Ack {
     }
 
     pub(crate) fn decode(
-        r: &mut Reader,
+        r: &mut Reader<'_>,
         protocol: Protocol,
         packet_type: PacketType,
     ) -> Result<Self, DecodeError> {
@@ -60,6 +60,7 @@ impl Ack {
         Ok(ack)
     }
 
+    #[inline]
     pub(crate) fn write<S: Sink>(&self, protocol: Protocol, s: &mut S) {
         s.put_u16(self.packet_id.get());
         if protocol == Protocol::V5 {
@@ -80,13 +81,13 @@ impl AckProperties {
         self.reason_string.is_none() && self.user_properties.is_empty()
     }
 
-    pub(crate) fn decode(r: &mut Reader) -> Result<Self, DecodeError> {
+    pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let mut p = Self::default();
-        properties::decode(r, false, |prop, v| {
-            match prop {
-                id::REASON_STRING => p.reason_string = Some(v.string(prop)?),
-                id::USER_PROPERTY => properties::push_user(&mut p.user_properties, v, prop)?,
-                _ => return Err(DecodeError::PropertyNotAllowed(prop)),
+        properties::decode(r, false, |prop| {
+            match prop.id() {
+                id::REASON_STRING => p.reason_string = Some(prop.string()?),
+                id::USER_PROPERTY => prop.user(&mut p.user_properties)?,
+                _ => return Err(prop.not_allowed()),
             }
             Ok(())
         })?;
@@ -95,6 +96,7 @@ impl AckProperties {
 }
 
 impl WriteProperties for AckProperties {
+    #[inline]
     fn write_properties<S: Sink>(&self, s: &mut S) {
         properties::put_str(s, id::REASON_STRING, self.reason_string.as_ref());
         properties::put_user(s, &self.user_properties);

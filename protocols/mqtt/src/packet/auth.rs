@@ -34,7 +34,7 @@ pub struct AuthProperties {
 }
 
 impl Auth {
-    pub(crate) fn decode(r: &mut Reader) -> Result<Self, DecodeError> {
+    pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let mut auth = Self {
             reason_code: ReasonCode::Success,
             properties: AuthProperties::default(),
@@ -48,6 +48,7 @@ impl Auth {
         Ok(auth)
     }
 
+    #[inline]
     pub(crate) fn write<S: Sink>(&self, s: &mut S) {
         if self.reason_code == ReasonCode::Success && self.properties == AuthProperties::default() {
             return;
@@ -58,15 +59,15 @@ impl Auth {
 }
 
 impl AuthProperties {
-    fn decode(r: &mut Reader) -> Result<Self, DecodeError> {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let mut p = Self::default();
-        properties::decode(r, false, |prop, v| {
-            match prop {
-                id::AUTHENTICATION_METHOD => p.authentication_method = Some(v.string(prop)?),
-                id::AUTHENTICATION_DATA => p.authentication_data = Some(v.binary(prop)?),
-                id::REASON_STRING => p.reason_string = Some(v.string(prop)?),
-                id::USER_PROPERTY => properties::push_user(&mut p.user_properties, v, prop)?,
-                _ => return Err(DecodeError::PropertyNotAllowed(prop)),
+        properties::decode(r, false, |prop| {
+            match prop.id() {
+                id::AUTHENTICATION_METHOD => p.authentication_method = Some(prop.string()?),
+                id::AUTHENTICATION_DATA => p.authentication_data = Some(prop.binary()?),
+                id::REASON_STRING => p.reason_string = Some(prop.string()?),
+                id::USER_PROPERTY => prop.user(&mut p.user_properties)?,
+                _ => return Err(prop.not_allowed()),
             }
             Ok(())
         })?;
@@ -78,6 +79,7 @@ impl AuthProperties {
 }
 
 impl WriteProperties for AuthProperties {
+    #[inline]
     fn write_properties<S: Sink>(&self, s: &mut S) {
         properties::put_str(
             s,

@@ -74,7 +74,7 @@ impl ConnAck {
         }
     }
 
-    pub(crate) fn decode(r: &mut Reader, protocol: Protocol) -> Result<Self, DecodeError> {
+    pub(crate) fn decode(r: &mut Reader<'_>, protocol: Protocol) -> Result<Self, DecodeError> {
         let flags = r.u8()?;
         if flags & 0xFE != 0 {
             return Err(DecodeError::InvalidConnAckFlags);
@@ -101,6 +101,7 @@ impl ConnAck {
         })
     }
 
+    #[inline]
     pub(crate) fn write<S: Sink>(&self, protocol: Protocol, s: &mut S) {
         s.put_u8(u8::from(
             self.session_present && self.reason_code == ReasonCode::Success,
@@ -116,36 +117,36 @@ impl ConnAck {
 }
 
 impl ConnAckProperties {
-    fn decode(r: &mut Reader) -> Result<Self, DecodeError> {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let mut p = Self::default();
-        properties::decode(r, false, |prop, v| {
-            match prop {
-                id::SESSION_EXPIRY_INTERVAL => p.session_expiry_interval = Some(v.u32(prop)?),
-                id::RECEIVE_MAXIMUM => p.receive_maximum = Some(v.nonzero_u16(prop)?),
-                id::MAXIMUM_QOS => p.maximum_qos = Some(v.maximum_qos(prop)?),
-                id::RETAIN_AVAILABLE => p.retain_available = Some(v.bool(prop)?),
-                id::MAXIMUM_PACKET_SIZE => p.maximum_packet_size = Some(v.nonzero_u32(prop)?),
+        properties::decode(r, false, |prop| {
+            match prop.id() {
+                id::SESSION_EXPIRY_INTERVAL => p.session_expiry_interval = Some(prop.u32()?),
+                id::RECEIVE_MAXIMUM => p.receive_maximum = Some(prop.nonzero_u16()?),
+                id::MAXIMUM_QOS => p.maximum_qos = Some(prop.maximum_qos()?),
+                id::RETAIN_AVAILABLE => p.retain_available = Some(prop.bool()?),
+                id::MAXIMUM_PACKET_SIZE => p.maximum_packet_size = Some(prop.nonzero_u32()?),
                 id::ASSIGNED_CLIENT_IDENTIFIER => {
-                    p.assigned_client_identifier = Some(v.string(prop)?);
+                    p.assigned_client_identifier = Some(prop.string()?);
                 }
-                id::TOPIC_ALIAS_MAXIMUM => p.topic_alias_maximum = Some(v.u16(prop)?),
-                id::REASON_STRING => p.reason_string = Some(v.string(prop)?),
-                id::USER_PROPERTY => properties::push_user(&mut p.user_properties, v, prop)?,
+                id::TOPIC_ALIAS_MAXIMUM => p.topic_alias_maximum = Some(prop.u16()?),
+                id::REASON_STRING => p.reason_string = Some(prop.string()?),
+                id::USER_PROPERTY => prop.user(&mut p.user_properties)?,
                 id::WILDCARD_SUBSCRIPTION_AVAILABLE => {
-                    p.wildcard_subscription_available = Some(v.bool(prop)?);
+                    p.wildcard_subscription_available = Some(prop.bool()?);
                 }
                 id::SUBSCRIPTION_IDENTIFIER_AVAILABLE => {
-                    p.subscription_identifiers_available = Some(v.bool(prop)?);
+                    p.subscription_identifiers_available = Some(prop.bool()?);
                 }
                 id::SHARED_SUBSCRIPTION_AVAILABLE => {
-                    p.shared_subscription_available = Some(v.bool(prop)?);
+                    p.shared_subscription_available = Some(prop.bool()?);
                 }
-                id::SERVER_KEEP_ALIVE => p.server_keep_alive = Some(v.u16(prop)?),
-                id::RESPONSE_INFORMATION => p.response_information = Some(v.string(prop)?),
-                id::SERVER_REFERENCE => p.server_reference = Some(v.string(prop)?),
-                id::AUTHENTICATION_METHOD => p.authentication_method = Some(v.string(prop)?),
-                id::AUTHENTICATION_DATA => p.authentication_data = Some(v.binary(prop)?),
-                _ => return Err(DecodeError::PropertyNotAllowed(prop)),
+                id::SERVER_KEEP_ALIVE => p.server_keep_alive = Some(prop.u16()?),
+                id::RESPONSE_INFORMATION => p.response_information = Some(prop.string()?),
+                id::SERVER_REFERENCE => p.server_reference = Some(prop.string()?),
+                id::AUTHENTICATION_METHOD => p.authentication_method = Some(prop.string()?),
+                id::AUTHENTICATION_DATA => p.authentication_data = Some(prop.binary()?),
+                _ => return Err(prop.not_allowed()),
             }
             Ok(())
         })?;
@@ -157,6 +158,7 @@ impl ConnAckProperties {
 }
 
 impl WriteProperties for ConnAckProperties {
+    #[inline]
     fn write_properties<S: Sink>(&self, s: &mut S) {
         properties::put_u32(s, id::SESSION_EXPIRY_INTERVAL, self.session_expiry_interval);
         properties::put_u16(

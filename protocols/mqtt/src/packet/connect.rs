@@ -123,7 +123,7 @@ impl Connect {
         }
     }
 
-    pub(crate) fn decode(r: &mut Reader) -> Result<Self, DecodeError> {
+    pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let name = r.binary()?;
         let level = r.u8()?;
         if name.as_ref() != b"MQTT" {
@@ -203,6 +203,7 @@ impl Connect {
         })
     }
 
+    #[inline]
     pub(crate) fn write<S: Sink>(&self, s: &mut S) {
         s.put_binary(b"MQTT");
         s.put_u8(self.protocol.level());
@@ -252,24 +253,24 @@ impl Connect {
 }
 
 impl ConnectProperties {
-    fn decode(r: &mut Reader) -> Result<Self, DecodeError> {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let mut p = Self::default();
-        properties::decode(r, false, |prop, v| {
-            match prop {
-                id::SESSION_EXPIRY_INTERVAL => p.session_expiry_interval = Some(v.u32(prop)?),
-                id::RECEIVE_MAXIMUM => p.receive_maximum = Some(v.nonzero_u16(prop)?),
-                id::MAXIMUM_PACKET_SIZE => p.maximum_packet_size = Some(v.nonzero_u32(prop)?),
-                id::TOPIC_ALIAS_MAXIMUM => p.topic_alias_maximum = Some(v.u16(prop)?),
+        properties::decode(r, false, |prop| {
+            match prop.id() {
+                id::SESSION_EXPIRY_INTERVAL => p.session_expiry_interval = Some(prop.u32()?),
+                id::RECEIVE_MAXIMUM => p.receive_maximum = Some(prop.nonzero_u16()?),
+                id::MAXIMUM_PACKET_SIZE => p.maximum_packet_size = Some(prop.nonzero_u32()?),
+                id::TOPIC_ALIAS_MAXIMUM => p.topic_alias_maximum = Some(prop.u16()?),
                 id::REQUEST_RESPONSE_INFORMATION => {
-                    p.request_response_information = Some(v.bool(prop)?);
+                    p.request_response_information = Some(prop.bool()?);
                 }
                 id::REQUEST_PROBLEM_INFORMATION => {
-                    p.request_problem_information = Some(v.bool(prop)?);
+                    p.request_problem_information = Some(prop.bool()?);
                 }
-                id::USER_PROPERTY => properties::push_user(&mut p.user_properties, v, prop)?,
-                id::AUTHENTICATION_METHOD => p.authentication_method = Some(v.string(prop)?),
-                id::AUTHENTICATION_DATA => p.authentication_data = Some(v.binary(prop)?),
-                _ => return Err(DecodeError::PropertyNotAllowed(prop)),
+                id::USER_PROPERTY => prop.user(&mut p.user_properties)?,
+                id::AUTHENTICATION_METHOD => p.authentication_method = Some(prop.string()?),
+                id::AUTHENTICATION_DATA => p.authentication_data = Some(prop.binary()?),
+                _ => return Err(prop.not_allowed()),
             }
             Ok(())
         })?;
@@ -281,6 +282,7 @@ impl ConnectProperties {
 }
 
 impl WriteProperties for ConnectProperties {
+    #[inline]
     fn write_properties<S: Sink>(&self, s: &mut S) {
         properties::put_u32(s, id::SESSION_EXPIRY_INTERVAL, self.session_expiry_interval);
         properties::put_u16(
@@ -319,20 +321,20 @@ impl WriteProperties for ConnectProperties {
 }
 
 impl WillProperties {
-    fn decode(r: &mut Reader) -> Result<Self, DecodeError> {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let mut p = Self::default();
-        properties::decode(r, false, |prop, v| {
-            match prop {
-                id::WILL_DELAY_INTERVAL => p.will_delay_interval = Some(v.u32(prop)?),
+        properties::decode(r, false, |prop| {
+            match prop.id() {
+                id::WILL_DELAY_INTERVAL => p.will_delay_interval = Some(prop.u32()?),
                 id::PAYLOAD_FORMAT_INDICATOR => {
-                    p.payload_format_indicator = Some(v.payload_format(prop)?);
+                    p.payload_format_indicator = Some(prop.payload_format()?);
                 }
-                id::MESSAGE_EXPIRY_INTERVAL => p.message_expiry_interval = Some(v.u32(prop)?),
-                id::CONTENT_TYPE => p.content_type = Some(v.string(prop)?),
-                id::RESPONSE_TOPIC => p.response_topic = Some(v.topic_name(prop)?),
-                id::CORRELATION_DATA => p.correlation_data = Some(v.binary(prop)?),
-                id::USER_PROPERTY => properties::push_user(&mut p.user_properties, v, prop)?,
-                _ => return Err(DecodeError::PropertyNotAllowed(prop)),
+                id::MESSAGE_EXPIRY_INTERVAL => p.message_expiry_interval = Some(prop.u32()?),
+                id::CONTENT_TYPE => p.content_type = Some(prop.string()?),
+                id::RESPONSE_TOPIC => p.response_topic = Some(prop.topic_name()?),
+                id::CORRELATION_DATA => p.correlation_data = Some(prop.binary()?),
+                id::USER_PROPERTY => prop.user(&mut p.user_properties)?,
+                _ => return Err(prop.not_allowed()),
             }
             Ok(())
         })?;
@@ -341,6 +343,7 @@ impl WillProperties {
 }
 
 impl WriteProperties for WillProperties {
+    #[inline]
     fn write_properties<S: Sink>(&self, s: &mut S) {
         properties::put_u32(s, id::WILL_DELAY_INTERVAL, self.will_delay_interval);
         properties::put_u8(

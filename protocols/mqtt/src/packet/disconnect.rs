@@ -41,7 +41,7 @@ impl Disconnect {
         }
     }
 
-    pub(crate) fn decode(r: &mut Reader, protocol: Protocol) -> Result<Self, DecodeError> {
+    pub(crate) fn decode(r: &mut Reader<'_>, protocol: Protocol) -> Result<Self, DecodeError> {
         let mut disconnect = Self::new(ReasonCode::Success);
         // MQTT 5: remaining length 0 means Normal disconnection, 1 means no properties.
         if protocol == Protocol::V5 && !r.is_empty() {
@@ -53,6 +53,7 @@ impl Disconnect {
         Ok(disconnect)
     }
 
+    #[inline]
     pub(crate) fn write<S: Sink>(&self, protocol: Protocol, s: &mut S) {
         if protocol == Protocol::V311 {
             return;
@@ -68,15 +69,15 @@ impl Disconnect {
 }
 
 impl DisconnectProperties {
-    fn decode(r: &mut Reader) -> Result<Self, DecodeError> {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let mut p = Self::default();
-        properties::decode(r, false, |prop, v| {
-            match prop {
-                id::SESSION_EXPIRY_INTERVAL => p.session_expiry_interval = Some(v.u32(prop)?),
-                id::REASON_STRING => p.reason_string = Some(v.string(prop)?),
-                id::USER_PROPERTY => properties::push_user(&mut p.user_properties, v, prop)?,
-                id::SERVER_REFERENCE => p.server_reference = Some(v.string(prop)?),
-                _ => return Err(DecodeError::PropertyNotAllowed(prop)),
+        properties::decode(r, false, |prop| {
+            match prop.id() {
+                id::SESSION_EXPIRY_INTERVAL => p.session_expiry_interval = Some(prop.u32()?),
+                id::REASON_STRING => p.reason_string = Some(prop.string()?),
+                id::USER_PROPERTY => prop.user(&mut p.user_properties)?,
+                id::SERVER_REFERENCE => p.server_reference = Some(prop.string()?),
+                _ => return Err(prop.not_allowed()),
             }
             Ok(())
         })?;
@@ -85,6 +86,7 @@ impl DisconnectProperties {
 }
 
 impl WriteProperties for DisconnectProperties {
+    #[inline]
     fn write_properties<S: Sink>(&self, s: &mut S) {
         properties::put_u32(s, id::SESSION_EXPIRY_INTERVAL, self.session_expiry_interval);
         properties::put_str(s, id::REASON_STRING, self.reason_string.as_ref());

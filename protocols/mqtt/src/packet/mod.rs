@@ -29,7 +29,7 @@ use crate::codec::MAX_REMAINING_LENGTH;
 use crate::error::{DecodeError, EncodeError};
 use crate::reader::Reader;
 use crate::types::Protocol;
-use crate::writer::{Counter, Sink, varint_len};
+use crate::writer::{Counter, Sink, Writer, varint_len};
 
 /// The control packet type, the high nibble of the first byte.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -69,6 +69,7 @@ pub enum PacketType {
 impl PacketType {
     /// The packet type of a first byte, checking the flag bits that the standard fixes
     /// for every type but PUBLISH [MQTT-2.2.2-1], [MQTT-2.2.2-2].
+    #[inline]
     pub(crate) fn from_header(byte: u8, protocol: Protocol) -> Result<Self, DecodeError> {
         let kind = byte >> 4;
         let flags = byte & 0x0F;
@@ -164,13 +165,21 @@ impl Packet {
     }
 
     /// Decodes the body of one packet whose first byte is `header`.
+    #[inline]
     pub(crate) fn decode(header: u8, body: Bytes, protocol: Protocol) -> Result<Self, DecodeError> {
         let packet_type = PacketType::from_header(header, protocol)?;
-        let mut r = Reader::new(body);
+        if packet_type == PacketType::Publish {
+            // The payload is the rest of the body: PUBLISH takes the body itself.
+            return Publish::decode(header, body, protocol);
+        }
+        let mut r = Reader::new(&body);
         let packet = match packet_type {
             PacketType::Connect => Self::Connect(Box::new(Connect::decode(&mut r)?)),
             PacketType::ConnAck => Self::ConnAck(ConnAck::decode(&mut r, protocol)?),
-            PacketType::Publish => Self::Publish(Publish::decode(header, &mut r, protocol)?),
+            // Not reached: PUBLISH is decoded above, from the body itself.
+            PacketType::Publish => {
+                return Publish::decode(header, body.clone(), protocol);
+            }
             PacketType::PubAck => Self::PubAck(Ack::decode(&mut r, protocol, packet_type)?),
             PacketType::PubRec => Self::PubRec(Ack::decode(&mut r, protocol, packet_type)?),
             PacketType::PubRel => Self::PubRel(Ack::decode(&mut r, protocol, packet_type)?),
@@ -208,26 +217,29 @@ impl Packet {
         buf: &mut BytesMut,
         max_packet_size: usize,
     ) -> Result<(), EncodeError> {
-        let header = self.check(protocol)?;
-        let mut counter = Counter::default();
-        self.write_body(protocol, &mut counter);
-        if counter.too_long {
-            return Err(EncodeError::FieldTooLong);
+        let first = self.check(protocol)?;
+        // One dispatch on the packet type; each arm is its own copy of `Frame::encode`,
+        // in which that packet's body writer inlines.
+        let frame = Frame {
+            first,
+            protocol,
+            max_packet_size,
+        };
+        match self {
+            Self::Connect(p) => frame.encode(&**p, buf),
+            Self::ConnAck(p) => frame.encode(p, buf),
+            Self::Publish(p) => frame.encode(p, buf),
+            Self::PubAck(p) | Self::PubRec(p) | Self::PubRel(p) | Self::PubComp(p) => {
+                frame.encode(p, buf)
+            }
+            Self::Subscribe(p) => frame.encode(p, buf),
+            Self::SubAck(p) => frame.encode(p, buf),
+            Self::Unsubscribe(p) => frame.encode(p, buf),
+            Self::UnsubAck(p) => frame.encode(p, buf),
+            Self::PingReq | Self::PingResp => frame.encode(&NoBody, buf),
+            Self::Disconnect(p) => frame.encode(p, buf),
+            Self::Auth(p) => frame.encode(p, buf),
         }
-        let body_len = counter.len;
-        let size = 1 + varint_len(u32::try_from(body_len).unwrap_or(u32::MAX)) + body_len;
-        if body_len > MAX_REMAINING_LENGTH as usize || size > max_packet_size {
-            return Err(EncodeError::PacketTooLarge {
-                size,
-                max: max_packet_size.min(MAX_REMAINING_LENGTH as usize + 5),
-            });
-        }
-        buf.reserve(size);
-        Sink::put_u8(buf, header);
-        // The length was bounded by MAX_REMAINING_LENGTH just above.
-        Sink::put_varint(buf, body_len as u32);
-        self.write_body(protocol, buf);
-        Ok(())
     }
 
     /// Checks what the body writers assume, and returns the first byte.
@@ -269,22 +281,93 @@ impl Packet {
             _ => None,
         }
     }
+}
 
-    fn write_body<S: Sink>(&self, protocol: Protocol, s: &mut S) {
-        match self {
-            Self::Connect(p) => p.write(s),
-            Self::ConnAck(p) => p.write(protocol, s),
-            Self::Publish(p) => p.write(protocol, s),
-            Self::PubAck(p) | Self::PubRec(p) | Self::PubRel(p) | Self::PubComp(p) => {
-                p.write(protocol, s)
-            }
-            Self::Subscribe(p) => p.write(protocol, s),
-            Self::SubAck(p) => p.write(protocol, s),
-            Self::Unsubscribe(p) => p.write(protocol, s),
-            Self::UnsubAck(p) => p.write(protocol, s),
-            Self::PingReq | Self::PingResp => {}
-            Self::Disconnect(p) => p.write(protocol, s),
-            Self::Auth(p) => p.write(s),
+/// What a packet's fixed header and size limit need.
+struct Frame {
+    /// The first byte: packet type and flags.
+    first: u8,
+    protocol: Protocol,
+    max_packet_size: usize,
+}
+
+impl Frame {
+    /// Writes the fixed header and the body, unless the packet is too large: the body
+    /// is written into a [`Counter`] first, for its length.
+    #[inline]
+    fn encode<B: Body + ?Sized>(&self, body: &B, buf: &mut BytesMut) -> Result<(), EncodeError> {
+        let mut counter = Counter::default();
+        body.write_body(self.protocol, &mut counter);
+        if counter.too_long {
+            return Err(EncodeError::FieldTooLong);
         }
+        let body_len = counter.len;
+        let size = 1 + varint_len(u32::try_from(body_len).unwrap_or(u32::MAX)) + body_len;
+        if body_len > MAX_REMAINING_LENGTH as usize || size > self.max_packet_size {
+            return Err(EncodeError::PacketTooLarge {
+                size,
+                max: self.max_packet_size.min(MAX_REMAINING_LENGTH as usize + 5),
+            });
+        }
+        buf.reserve(size);
+        let mut writer = Writer::new(buf, counter.property_lens());
+        // The length was bounded by MAX_REMAINING_LENGTH just above.
+        writer.put_fixed_header(self.first, body_len as u32);
+        body.write_body(self.protocol, &mut writer);
+        Ok(())
+    }
+}
+
+/// A packet body: the variable header and the payload.
+trait Body {
+    fn write_body<S: Sink>(&self, protocol: Protocol, s: &mut S);
+}
+
+/// The empty body of PINGREQ and PINGRESP.
+struct NoBody;
+
+impl Body for NoBody {
+    #[inline]
+    fn write_body<S: Sink>(&self, _: Protocol, _: &mut S) {}
+}
+
+/// Bodies whose writers take the protocol version.
+macro_rules! versioned_bodies {
+    ($($packet:ty),*) => {
+        $(
+            impl Body for $packet {
+                #[inline]
+                fn write_body<S: Sink>(&self, protocol: Protocol, s: &mut S) {
+                    self.write(protocol, s);
+                }
+            }
+        )*
+    };
+}
+
+versioned_bodies!(
+    ConnAck,
+    Publish,
+    Ack,
+    Subscribe,
+    SubAck,
+    Unsubscribe,
+    UnsubAck,
+    Disconnect
+);
+
+/// CONNECT carries its own version.
+impl Body for Connect {
+    #[inline]
+    fn write_body<S: Sink>(&self, _: Protocol, s: &mut S) {
+        self.write(s);
+    }
+}
+
+/// AUTH exists in MQTT 5 only.
+impl Body for Auth {
+    #[inline]
+    fn write_body<S: Sink>(&self, _: Protocol, s: &mut S) {
+        self.write(s);
     }
 }

@@ -2,10 +2,11 @@
 
 use std::num::{NonZeroU16, NonZeroU32};
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use bytestring::ByteString;
 
 use crate::error::{DecodeError, EncodeError};
+use crate::packet::Packet;
 use crate::properties::{self, WriteProperties, id};
 use crate::reader::Reader;
 use crate::types::{PacketId, PayloadFormat, Protocol, QoS, TopicName, UserProperties};
@@ -66,17 +67,22 @@ impl Publish {
         }
     }
 
+    /// Decodes a PUBLISH from its body, which becomes the payload once the variable
+    /// header is read. Returns the whole [`Packet`], built in place: moving a decoded
+    /// packet from one return value into the next costs a copy of its every byte.
+    #[inline]
     pub(crate) fn decode(
         header: u8,
-        r: &mut Reader,
+        mut body: Bytes,
         protocol: Protocol,
-    ) -> Result<Self, DecodeError> {
+    ) -> Result<Packet, DecodeError> {
         let dup = header & 0b1000 != 0;
         let qos = QoS::from_bits((header >> 1) & 0b11)?;
         let retain = header & 0b0001 != 0;
         if dup && qos == QoS::AtMostOnce {
             return Err(DecodeError::DupWithQoS0);
         }
+        let mut r = Reader::new(&body);
         let topic = TopicName::new(r.utf8()?)?;
         let packet_id = match qos {
             QoS::AtMostOnce => None,
@@ -84,7 +90,7 @@ impl Publish {
         };
         let properties = match protocol {
             Protocol::V311 => PublishProperties::default(),
-            Protocol::V5 => PublishProperties::decode(r)?,
+            Protocol::V5 => PublishProperties::decode(&mut r)?,
         };
         if topic.is_empty() && properties.topic_alias.is_none() {
             return Err(match protocol {
@@ -92,19 +98,23 @@ impl Publish {
                 Protocol::V5 => DecodeError::MissingTopicAlias,
             });
         }
-        let payload = r.rest();
-        Ok(Self {
+        // The payload is the rest of the body: moving the body, rather than taking a
+        // view of it, saves a reference-count increment and decrement.
+        let header_len = r.position();
+        body.advance(header_len);
+        Ok(Packet::Publish(Self {
             dup,
             qos,
             retain,
             topic,
             packet_id,
-            payload,
+            payload: body,
             properties,
-        })
+        }))
     }
 
     /// Checks what the wire format requires and returns the flag bits.
+    #[inline]
     pub(crate) fn check(&self, protocol: Protocol) -> Result<u8, EncodeError> {
         if (self.qos == QoS::AtMostOnce) != self.packet_id.is_none() {
             return Err(EncodeError::PacketIdMismatch);
@@ -117,6 +127,7 @@ impl Publish {
         Ok(u8::from(dup) << 3 | (self.qos as u8) << 1 | u8::from(self.retain))
     }
 
+    #[inline]
     pub(crate) fn write<S: Sink>(&self, protocol: Protocol, s: &mut S) {
         s.put_binary(self.topic.as_str().as_bytes());
         if let Some(id) = self.packet_id {
@@ -130,23 +141,22 @@ impl Publish {
 }
 
 impl PublishProperties {
-    fn decode(r: &mut Reader) -> Result<Self, DecodeError> {
+    #[inline]
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let mut p = Self::default();
-        properties::decode(r, true, |prop, v| {
-            match prop {
+        properties::decode(r, true, |prop| {
+            match prop.id() {
                 id::PAYLOAD_FORMAT_INDICATOR => {
-                    p.payload_format_indicator = Some(v.payload_format(prop)?);
+                    p.payload_format_indicator = Some(prop.payload_format()?);
                 }
-                id::MESSAGE_EXPIRY_INTERVAL => p.message_expiry_interval = Some(v.u32(prop)?),
-                id::TOPIC_ALIAS => p.topic_alias = Some(v.nonzero_u16(prop)?),
-                id::RESPONSE_TOPIC => p.response_topic = Some(v.topic_name(prop)?),
-                id::CORRELATION_DATA => p.correlation_data = Some(v.binary(prop)?),
-                id::USER_PROPERTY => properties::push_user(&mut p.user_properties, v, prop)?,
-                id::SUBSCRIPTION_IDENTIFIER => {
-                    p.subscription_identifiers.push(v.nonzero_u32(prop)?)
-                }
-                id::CONTENT_TYPE => p.content_type = Some(v.string(prop)?),
-                _ => return Err(DecodeError::PropertyNotAllowed(prop)),
+                id::MESSAGE_EXPIRY_INTERVAL => p.message_expiry_interval = Some(prop.u32()?),
+                id::TOPIC_ALIAS => p.topic_alias = Some(prop.nonzero_u16()?),
+                id::RESPONSE_TOPIC => p.response_topic = Some(prop.topic_name()?),
+                id::CORRELATION_DATA => p.correlation_data = Some(prop.binary()?),
+                id::USER_PROPERTY => prop.user(&mut p.user_properties)?,
+                id::SUBSCRIPTION_IDENTIFIER => p.subscription_identifiers.push(prop.nonzero_u32()?),
+                id::CONTENT_TYPE => p.content_type = Some(prop.string()?),
+                _ => return Err(prop.not_allowed()),
             }
             Ok(())
         })?;
@@ -155,6 +165,7 @@ impl PublishProperties {
 }
 
 impl WriteProperties for PublishProperties {
+    #[inline]
     fn write_properties<S: Sink>(&self, s: &mut S) {
         properties::put_u8(
             s,

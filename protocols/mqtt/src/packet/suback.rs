@@ -21,7 +21,7 @@ pub struct SubAck {
 }
 
 impl SubAck {
-    pub(crate) fn decode(r: &mut Reader, protocol: Protocol) -> Result<Self, DecodeError> {
+    pub(crate) fn decode(r: &mut Reader<'_>, protocol: Protocol) -> Result<Self, DecodeError> {
         let packet_id = r.packet_id()?;
         let properties = match protocol {
             Protocol::V311 => AckProperties::default(),
@@ -53,6 +53,7 @@ impl SubAck {
         Ok(())
     }
 
+    #[inline]
     pub(crate) fn write<S: Sink>(&self, protocol: Protocol, s: &mut S) {
         s.put_u16(self.packet_id.get());
         match protocol {

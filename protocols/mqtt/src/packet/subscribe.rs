@@ -38,15 +38,18 @@ pub struct SubscribeProperties {
 }
 
 impl Subscribe {
-    pub(crate) fn decode(r: &mut Reader, protocol: Protocol) -> Result<Self, DecodeError> {
+    pub(crate) fn decode(r: &mut Reader<'_>, protocol: Protocol) -> Result<Self, DecodeError> {
         let packet_id = r.packet_id()?;
         let properties = match protocol {
             Protocol::V311 => SubscribeProperties::default(),
             Protocol::V5 => SubscribeProperties::decode(r)?,
         };
-        let mut subscriptions = Vec::new();
+        // An entry takes at least 4 bytes; a few slots up front spare the first
+        // reallocations without letting a large packet reserve much more than it holds.
+        let mut subscriptions = Vec::with_capacity((r.remaining() / 4).min(8));
         while !r.is_empty() {
-            let filter = TopicFilter::new(r.string()?)?;
+            // TopicFilter::new checks for U+0000 in the same pass as the wildcards.
+            let filter = TopicFilter::new(r.utf8()?)?;
             let options = SubscriptionOptions::from_byte(r.u8()?, protocol)?;
             if protocol == Protocol::V5 {
                 filter.check_shared_v5()?;
@@ -66,6 +69,7 @@ impl Subscribe {
         })
     }
 
+    #[inline]
     pub(crate) fn write<S: Sink>(&self, protocol: Protocol, s: &mut S) {
         s.put_u16(self.packet_id.get());
         if protocol == Protocol::V5 {
@@ -79,15 +83,15 @@ impl Subscribe {
 }
 
 impl SubscribeProperties {
-    fn decode(r: &mut Reader) -> Result<Self, DecodeError> {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let mut p = Self::default();
-        properties::decode(r, false, |prop, v| {
-            match prop {
+        properties::decode(r, false, |prop| {
+            match prop.id() {
                 id::SUBSCRIPTION_IDENTIFIER => {
-                    p.subscription_identifier = Some(v.nonzero_u32(prop)?)
+                    p.subscription_identifier = Some(prop.nonzero_u32()?)
                 }
-                id::USER_PROPERTY => properties::push_user(&mut p.user_properties, v, prop)?,
-                _ => return Err(DecodeError::PropertyNotAllowed(prop)),
+                id::USER_PROPERTY => prop.user(&mut p.user_properties)?,
+                _ => return Err(prop.not_allowed()),
             }
             Ok(())
         })?;
@@ -96,6 +100,7 @@ impl SubscribeProperties {
 }
 
 impl WriteProperties for SubscribeProperties {
+    #[inline]
     fn write_properties<S: Sink>(&self, s: &mut S) {
         properties::put_varint(
             s,

@@ -20,7 +20,7 @@ pub struct UnsubAck {
 }
 
 impl UnsubAck {
-    pub(crate) fn decode(r: &mut Reader, protocol: Protocol) -> Result<Self, DecodeError> {
+    pub(crate) fn decode(r: &mut Reader<'_>, protocol: Protocol) -> Result<Self, DecodeError> {
         let packet_id = r.packet_id()?;
         let mut ack = Self {
             packet_id,
@@ -54,6 +54,7 @@ impl UnsubAck {
         Ok(())
     }
 
+    #[inline]
     pub(crate) fn write<S: Sink>(&self, protocol: Protocol, s: &mut S) {
         s.put_u16(self.packet_id.get());
         if protocol == Protocol::V5 {

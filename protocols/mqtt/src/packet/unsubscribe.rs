@@ -25,15 +25,17 @@ pub struct UnsubscribeProperties {
 }
 
 impl Unsubscribe {
-    pub(crate) fn decode(r: &mut Reader, protocol: Protocol) -> Result<Self, DecodeError> {
+    pub(crate) fn decode(r: &mut Reader<'_>, protocol: Protocol) -> Result<Self, DecodeError> {
         let packet_id = r.packet_id()?;
         let properties = match protocol {
             Protocol::V311 => UnsubscribeProperties::default(),
             Protocol::V5 => UnsubscribeProperties::decode(r)?,
         };
-        let mut filters = Vec::new();
+        // An entry takes at least 3 bytes; see Subscribe::decode.
+        let mut filters = Vec::with_capacity((r.remaining() / 3).min(8));
         while !r.is_empty() {
-            let filter = TopicFilter::new(r.string()?)?;
+            // TopicFilter::new checks for U+0000 in the same pass as the wildcards.
+            let filter = TopicFilter::new(r.utf8()?)?;
             if protocol == Protocol::V5 {
                 filter.check_shared_v5()?;
             }
@@ -49,6 +51,7 @@ impl Unsubscribe {
         })
     }
 
+    #[inline]
     pub(crate) fn write<S: Sink>(&self, protocol: Protocol, s: &mut S) {
         s.put_u16(self.packet_id.get());
         if protocol == Protocol::V5 {
@@ -61,12 +64,12 @@ impl Unsubscribe {
 }
 
 impl UnsubscribeProperties {
-    fn decode(r: &mut Reader) -> Result<Self, DecodeError> {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let mut p = Self::default();
-        properties::decode(r, false, |prop, v| {
-            match prop {
-                id::USER_PROPERTY => properties::push_user(&mut p.user_properties, v, prop)?,
-                _ => return Err(DecodeError::PropertyNotAllowed(prop)),
+        properties::decode(r, false, |prop| {
+            match prop.id() {
+                id::USER_PROPERTY => prop.user(&mut p.user_properties)?,
+                _ => return Err(prop.not_allowed()),
             }
             Ok(())
         })?;
@@ -75,6 +78,7 @@ impl UnsubscribeProperties {
 }
 
 impl WriteProperties for UnsubscribeProperties {
+    #[inline]
     fn write_properties<S: Sink>(&self, s: &mut S) {
         properties::put_user(s, &self.user_properties);
     }
