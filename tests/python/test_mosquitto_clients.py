@@ -63,13 +63,13 @@ def test_credentials(gateway, proto):
 def test_many_messages_from_stdin(gateway, proto):
     topic = uid("mosq")
     n = 500
+    # The subscriber is ready when it has printed the retained "ready" message.
+    r = run(PUB, *common(gateway, proto), "-t", topic + "/ready", "-m", "ready", "-r", "-q", "1")
+    assert r.returncode == 0, r.stderr
     sub = subprocess.Popen([SUB, *common(gateway, proto), "-t", topic, "-t", topic + "/ready",
                             "-q", "1", "-C", str(n + 1)],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        # The subscriber is ready when it has printed the retained "ready" message.
-        r = run(PUB, *common(gateway, proto), "-t", topic + "/ready", "-m", "ready", "-r")
-        assert r.returncode == 0, r.stderr
         assert sub.stdout.readline().strip() == b"ready"
         lines = "".join(f"line {i}\n" for i in range(n)).encode()
         r = subprocess.run([PUB, *common(gateway, proto), "-t", topic, "-q", "1", "-l"],
@@ -81,4 +81,7 @@ def test_many_messages_from_stdin(gateway, proto):
             sub.kill()
             sub.wait()
     assert sub.returncode == 0, err
-    assert out.decode().splitlines() == [f"line {i}" for i in range(n)]
+    lines = out.decode().splitlines()
+    assert len(lines) == n and lines == [f"line {i}" for i in range(n)], (
+        f"{len(lines)} lines; missing {sorted(set(f'line {i}' for i in range(n)) - set(lines))[:5]}, "
+        f"unexpected {[x for x in lines if not x.startswith('line ')][:5]}")
