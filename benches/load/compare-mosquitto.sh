@@ -70,11 +70,15 @@ if [[ ! -x "$MOSQUITTO" ]]; then
 fi
 if [[ -z "${SWITCHYARD_BIN:-}" || -z "${LOAD_BIN:-}" ]]; then
     echo "==> cargo build --release -j2 -p switchyard -p switchyard-load"
-    cargo build --release -j2 -p switchyard --bin switchyard -p switchyard-load
+    cargo build --release -j2 -p switchyard -p switchyard-load --bin switchyard --bin switchyard-load
     target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
     SWITCHYARD_BIN="${SWITCHYARD_BIN:-$target_dir/release/switchyard}"
     LOAD_BIN="${LOAD_BIN:-$target_dir/release/switchyard-load}"
 fi
+
+for bin in "$SWITCHYARD_BIN" "$LOAD_BIN"; do
+    [[ -x "$bin" ]] || { echo "missing binary: $bin" >&2; exit 1; }
+done
 
 # --- Brokers -----------------------------------------------------------------------------
 
