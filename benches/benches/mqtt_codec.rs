@@ -229,7 +229,8 @@ fn publish_case(
                 message_expiry_interval: Some(MESSAGE_EXPIRY),
                 content_type: Some(ByteString::from_static(CONTENT_TYPE)),
                 ..PublishProperties::default()
-            };
+            }
+            .into();
             let mut theirs = v5::Publish::from_bytes(TOPIC, their_qos, payload);
             theirs.pkid = pkid;
             theirs.properties = Some(v5::PublishProperties {

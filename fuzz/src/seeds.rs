@@ -100,11 +100,11 @@ pub fn packets(protocol: Protocol) -> Vec<Packet> {
             ..ConnAckProperties::default()
         };
     }
-    out.push(Packet::ConnAck(connack));
-    out.push(Packet::ConnAck(ConnAck::new(
+    out.push(Packet::ConnAck(Box::new(connack)));
+    out.push(Packet::ConnAck(Box::new(ConnAck::new(
         ReasonCode::NotAuthorized,
         false,
-    )));
+    ))));
 
     // PUBLISH at each QoS.
     out.push(Packet::Publish(Publish::new(
@@ -129,7 +129,8 @@ pub fn packets(protocol: Protocol) -> Vec<Packet> {
                 NonZeroU32::new(300).unwrap_or(NonZeroU32::MIN),
             ],
             content_type: Some("json".into()),
-        };
+        }
+        .into();
     }
     out.push(Packet::Publish(publish));
     let mut publish = Publish::new(topic("q2"), QoS::ExactlyOnce, Bytes::new());
@@ -247,7 +248,7 @@ pub fn packets(protocol: Protocol) -> Vec<Packet> {
                 server_reference: Some("other:1883".into()),
             },
         }));
-        out.push(Packet::Auth(Auth {
+        out.push(Packet::Auth(Box::new(Auth {
             reason_code: ReasonCode::ContinueAuthentication,
             properties: AuthProperties {
                 authentication_method: Some("SCRAM-SHA-1".into()),
@@ -255,7 +256,7 @@ pub fn packets(protocol: Protocol) -> Vec<Packet> {
                 reason_string: None,
                 user_properties: Vec::new(),
             },
-        }));
+        })));
     }
     out
 }

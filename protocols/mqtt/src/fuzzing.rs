@@ -70,7 +70,7 @@ pub fn arbitrary_packet_of(
     let g = Gen { protocol };
     Ok(match packet_type {
         PacketType::Connect => Packet::Connect(Box::new(g.connect(u)?)),
-        PacketType::ConnAck => Packet::ConnAck(g.connack(u)?),
+        PacketType::ConnAck => Packet::ConnAck(Box::new(g.connack(u)?)),
         PacketType::Publish => Packet::Publish(g.publish(u)?),
         PacketType::PubAck => Packet::PubAck(g.ack(u, PacketType::PubAck)?),
         PacketType::PubRec => Packet::PubRec(g.ack(u, PacketType::PubRec)?),
@@ -83,7 +83,7 @@ pub fn arbitrary_packet_of(
         PacketType::PingReq => Packet::PingReq,
         PacketType::PingResp => Packet::PingResp,
         PacketType::Disconnect => Packet::Disconnect(g.disconnect(u)?),
-        PacketType::Auth if protocol == Protocol::V5 => Packet::Auth(g.auth(u)?),
+        PacketType::Auth if protocol == Protocol::V5 => Packet::Auth(Box::new(g.auth(u)?)),
         PacketType::Auth => Packet::PingReq,
     })
 }
@@ -333,7 +333,8 @@ impl Gen {
                 user_properties: self.user(u)?,
                 subscription_identifiers,
                 content_type: self.opt(u, string)?,
-            },
+            }
+            .into(),
             payload: bytes(u)?,
         })
     }

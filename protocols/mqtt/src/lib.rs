@@ -58,8 +58,8 @@ pub use error::{DecodeError, EncodeError};
 pub use packet::{
     Ack, AckProperties, Auth, AuthProperties, ConnAck, ConnAckProperties, Connect,
     ConnectProperties, Disconnect, DisconnectProperties, LastWill, Packet, PacketType, Publish,
-    PublishProperties, SubAck, Subscribe, SubscribeProperties, Subscription, UnsubAck, Unsubscribe,
-    UnsubscribeProperties, WillProperties,
+    PublishProperties, PublishPropertiesBox, SubAck, Subscribe, SubscribeProperties, Subscription,
+    UnsubAck, Unsubscribe, UnsubscribeProperties, WillProperties,
 };
 pub use reason::ReasonCode;
 pub use types::{

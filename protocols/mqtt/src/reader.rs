@@ -47,6 +47,12 @@ impl<'a> Reader<'a> {
         self.rest.as_ptr().addr() - self.frame.as_ptr().addr()
     }
 
+    /// Whether the next byte is there and is 0 (an empty property list, say).
+    #[inline]
+    pub(crate) fn next_is_zero(&self) -> bool {
+        self.rest.first() == Some(&0)
+    }
+
     /// Fails with [`DecodeError::TrailingBytes`] unless every byte was read.
     #[inline]
     pub(crate) fn finish(&self) -> Result<(), DecodeError> {

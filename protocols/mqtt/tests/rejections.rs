@@ -600,7 +600,8 @@ fn repeated_subscription_identifier_is_allowed_in_publish() {
                 NonZeroU32::new(2).unwrap(),
             ],
             ..PublishProperties::default()
-        },
+        }
+        .into(),
         ..Publish::new(
             TopicName::new("a/b").unwrap(),
             QoS::AtMostOnce,

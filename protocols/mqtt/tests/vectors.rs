@@ -245,14 +245,14 @@ fn v311_connack_return_codes() {
         vector(
             V311,
             &[0x20, 0x02, 0x00, byte],
-            &Packet::ConnAck(ConnAck::new(code, false)),
+            &Packet::ConnAck(Box::new(ConnAck::new(code, false))),
         );
     }
     // Session present (section 3.2.2.2), only with return code 0.
     vector(
         V311,
         &[0x20, 0x02, 0x01, 0x00],
-        &Packet::ConnAck(ConnAck::new(ReasonCode::Success, true)),
+        &Packet::ConnAck(Box::new(ConnAck::new(ReasonCode::Success, true))),
     );
 }
 
@@ -634,17 +634,17 @@ fn v5_connack_minimal() {
     vector(
         V5,
         b"\x20\x03\x00\x00\x00",
-        &Packet::ConnAck(ConnAck::new(ReasonCode::Success, false)),
+        &Packet::ConnAck(Box::new(ConnAck::new(ReasonCode::Success, false))),
     );
     vector(
         V5,
         b"\x20\x03\x01\x00\x00",
-        &Packet::ConnAck(ConnAck::new(ReasonCode::Success, true)),
+        &Packet::ConnAck(Box::new(ConnAck::new(ReasonCode::Success, true))),
     );
     vector(
         V5,
         b"\x20\x03\x00\x87\x00",
-        &Packet::ConnAck(ConnAck::new(ReasonCode::NotAuthorized, false)),
+        &Packet::ConnAck(Box::new(ConnAck::new(ReasonCode::NotAuthorized, false))),
     );
 }
 
@@ -699,7 +699,11 @@ fn v5_connack_with_every_connack_property() {
             authentication_data: Some(b(b"\xFF")),
         },
     };
-    vector(V5, V5_CONNACK_ALL_PROPERTIES, &Packet::ConnAck(expected));
+    vector(
+        V5,
+        V5_CONNACK_ALL_PROPERTIES,
+        &Packet::ConnAck(Box::new(expected)),
+    );
 }
 
 /// 5.0 section 3.3.2, Figure 3-9 "PUBLISH packet Variable Header non-normative
@@ -766,7 +770,8 @@ fn v5_publish_qos2_with_every_publish_property() {
                 NonZeroU32::new(128).unwrap(),
             ],
             content_type: Some(s("json")),
-        },
+        }
+        .into(),
         ..publish(QoS::ExactlyOnce, Some(11), b"{}")
     };
     vector(V5, V5_PUBLISH_ALL_PROPERTIES, &Packet::Publish(expected));
@@ -786,7 +791,8 @@ fn v5_publish_empty_topic_with_topic_alias() {
         properties: PublishProperties {
             topic_alias: NonZeroU16::new(7),
             ..PublishProperties::default()
-        },
+        }
+        .into(),
         ..Publish::new(TopicName::empty(), QoS::AtMostOnce, Bytes::new())
     };
     vector(V5, wire, &Packet::Publish(expected));
@@ -1179,17 +1185,17 @@ fn v5_disconnect_from_server_with_server_reference() {
 /// a Remaining Length of 0."
 #[test]
 fn v5_auth_remaining_length_0() {
-    let success = Packet::Auth(Auth {
+    let success = Packet::Auth(Box::new(Auth {
         reason_code: ReasonCode::Success,
         properties: AuthProperties::default(),
-    });
+    }));
     vector(V5, b"\xF0\x00", &success);
     decode_vector(V5, b"\xF0\x02\x00\x00", &success, b"\xF0\x00");
     // Any other reason code comes with a property length.
-    let reauthenticate = Packet::Auth(Auth {
+    let reauthenticate = Packet::Auth(Box::new(Auth {
         reason_code: ReasonCode::ReAuthenticate,
         properties: AuthProperties::default(),
-    });
+    }));
     vector(V5, b"\xF0\x02\x19\x00", &reauthenticate);
 }
 
@@ -1216,7 +1222,11 @@ fn v5_auth_continue_with_every_auth_property() {
             user_properties: vec![user("k", "v")],
         },
     };
-    vector(V5, V5_AUTH_ALL_PROPERTIES, &Packet::Auth(expected));
+    vector(
+        V5,
+        V5_AUTH_ALL_PROPERTIES,
+        &Packet::Auth(Box::new(expected)),
+    );
 }
 
 #[test]

@@ -79,7 +79,10 @@ impl Connection {
         let reason = error.reason_code();
         match (&self.state, protocol) {
             (None, Some(Protocol::V5)) => {
-                self.send(Protocol::V5, &Packet::ConnAck(ConnAck::new(reason, false)));
+                self.send(
+                    Protocol::V5,
+                    &Packet::ConnAck(Box::new(ConnAck::new(reason, false))),
+                );
             }
             (None, _)
                 if matches!(
@@ -89,7 +92,7 @@ impl Connection {
             {
                 self.send(
                     Protocol::V311,
-                    &Packet::ConnAck(ConnAck::new(reason, false)),
+                    &Packet::ConnAck(Box::new(ConnAck::new(reason, false))),
                 );
             }
             (Some(_), _) => self.close_with(reason),
@@ -103,7 +106,10 @@ impl Connection {
         let protocol = connect.protocol;
         let config = &self.ctx.shared.config.mqtt;
         let refuse = |this: &Self, reason: ReasonCode| {
-            this.send(protocol, &Packet::ConnAck(ConnAck::new(reason, false)));
+            this.send(
+                protocol,
+                &Packet::ConnAck(Box::new(ConnAck::new(reason, false))),
+            );
             this.outbox.close();
             Flow::Close { graceful: true }
         };
@@ -177,7 +183,7 @@ impl Connection {
             reason_code: ReasonCode::Success,
             properties: props,
         };
-        peer.send(&Packet::ConnAck(connack));
+        peer.send(&Packet::ConnAck(Box::new(connack)));
         decoder.set_max_packet_size(config.max_packet_size);
         // A retained will cannot be kept where retain is unavailable.
         let will = connect

@@ -182,7 +182,7 @@ pub async fn refuse_busy(mut stream: TcpStream) {
         _ => None,
     };
     let mut out = BytesMut::new();
-    let connack = Packet::ConnAck(ConnAck::new(ReasonCode::ServerBusy, false));
+    let connack = Packet::ConnAck(Box::new(ConnAck::new(ReasonCode::ServerBusy, false)));
     if let Some(protocol) = protocol {
         let _ = connack.encode(protocol, &mut out);
         let _ = stream.write_all(out).await;

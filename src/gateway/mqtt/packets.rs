@@ -113,7 +113,7 @@ impl Connection {
         // Topics starting with $ are the server's to publish [MQTT-4.7.2-1 note].
         let allowed = !topic.starts_with('$');
         if !duplicate && allowed {
-            let p = publish.properties;
+            let p = publish.properties.into_inner();
             let message = Message {
                 topic,
                 payload: publish.payload,

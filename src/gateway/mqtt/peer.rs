@@ -115,7 +115,8 @@ impl Peer for MqttPeer {
                 user_properties: p.user_properties.clone(),
                 subscription_identifiers: delivery.subscription_ids.clone(),
                 content_type: p.content_type.clone(),
-            };
+            }
+            .into();
         }
         self.send(&Packet::Publish(publish))
     }

@@ -19,7 +19,7 @@ pub use auth::{Auth, AuthProperties};
 pub use connack::{ConnAck, ConnAckProperties};
 pub use connect::{Connect, ConnectProperties, LastWill, WillProperties};
 pub use disconnect::{Disconnect, DisconnectProperties};
-pub use publish::{Publish, PublishProperties};
+pub use publish::{Publish, PublishProperties, PublishPropertiesBox};
 pub use suback::SubAck;
 pub use subscribe::{Subscribe, SubscribeProperties, Subscription};
 pub use unsuback::UnsubAck;
@@ -112,8 +112,8 @@ impl PacketType {
 pub enum Packet {
     /// CONNECT.
     Connect(Box<Connect>),
-    /// CONNACK.
-    ConnAck(ConnAck),
+    /// CONNACK (boxed: it is rare, and its properties would make every packet larger).
+    ConnAck(Box<ConnAck>),
     /// PUBLISH.
     Publish(Publish),
     /// PUBACK.
@@ -138,8 +138,8 @@ pub enum Packet {
     PingResp,
     /// DISCONNECT.
     Disconnect(Disconnect),
-    /// AUTH (MQTT 5 only).
-    Auth(Auth),
+    /// AUTH (MQTT 5 only; boxed like CONNACK).
+    Auth(Box<Auth>),
 }
 
 impl Packet {
@@ -175,7 +175,7 @@ impl Packet {
         let mut r = Reader::new(&body);
         let packet = match packet_type {
             PacketType::Connect => Self::Connect(Box::new(Connect::decode(&mut r)?)),
-            PacketType::ConnAck => Self::ConnAck(ConnAck::decode(&mut r, protocol)?),
+            PacketType::ConnAck => Self::ConnAck(Box::new(ConnAck::decode(&mut r, protocol)?)),
             // Not reached: PUBLISH is decoded above, from the body itself.
             PacketType::Publish => {
                 return Publish::decode(header, body.clone(), protocol);
@@ -191,7 +191,7 @@ impl Packet {
             PacketType::PingReq => Self::PingReq,
             PacketType::PingResp => Self::PingResp,
             PacketType::Disconnect => Self::Disconnect(Disconnect::decode(&mut r, protocol)?),
-            PacketType::Auth => Self::Auth(Auth::decode(&mut r)?),
+            PacketType::Auth => Self::Auth(Box::new(Auth::decode(&mut r)?)),
         };
         r.finish()?;
         Ok(packet)
@@ -227,7 +227,7 @@ impl Packet {
         };
         match self {
             Self::Connect(p) => frame.encode(&**p, buf),
-            Self::ConnAck(p) => frame.encode(p, buf),
+            Self::ConnAck(p) => frame.encode(&**p, buf),
             Self::Publish(p) => frame.encode(p, buf),
             Self::PubAck(p) | Self::PubRec(p) | Self::PubRel(p) | Self::PubComp(p) => {
                 frame.encode(p, buf)
@@ -238,7 +238,7 @@ impl Packet {
             Self::UnsubAck(p) => frame.encode(p, buf),
             Self::PingReq | Self::PingResp => frame.encode(&NoBody, buf),
             Self::Disconnect(p) => frame.encode(p, buf),
-            Self::Auth(p) => frame.encode(p, buf),
+            Self::Auth(p) => frame.encode(&**p, buf),
         }
     }
 
