@@ -72,10 +72,11 @@ pub fn run_shard(
             .detach();
         }
         while let Ok(msg) = mailbox.recv_async().await {
-            let shutdown = matches!(msg, ShardMsg::Shutdown);
+            let mut shutdown = matches!(msg, ShardMsg::Shutdown);
             shard.handle(msg);
             // Drain what else arrived in this iteration before yielding.
             while let Ok(msg) = mailbox.try_recv() {
+                shutdown |= matches!(msg, ShardMsg::Shutdown);
                 shard.handle(msg);
             }
             if shutdown {
