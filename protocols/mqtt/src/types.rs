@@ -4,6 +4,7 @@
 use std::fmt;
 use std::num::NonZeroU16;
 
+use bytes::Bytes;
 use bytestring::ByteString;
 
 use crate::error::DecodeError;
@@ -100,16 +101,31 @@ impl TopicName {
         let name = name.into();
         // One pass for both rules: topic names are on every PUBLISH. The first
         // offending byte decides the error.
-        let bytes = name.as_bytes();
-        if !scan::contains_nul_or_wildcard(bytes) {
-            return Ok(Self(name));
+        if scan::contains_nul_or_wildcard(name.as_bytes()) {
+            return Err(Self::first_error(name.as_bytes()));
         }
-        Err(
-            match bytes.iter().find(|&&b| matches!(b, 0 | b'+' | b'#')) {
-                Some(0) => DecodeError::NullCharacter,
-                _ => DecodeError::WildcardInTopicName,
-            },
-        )
+        Ok(Self(name))
+    }
+
+    /// Validates the topic name of a PUBLISH, a view of the packet: well-formed UTF-8
+    /// first, then [`TopicName::new`]'s rules, with one scan of the bytes.
+    #[inline(always)]
+    pub(crate) fn from_packet(name: Bytes) -> Result<Self, DecodeError> {
+        let special = scan::contains_nul_or_wildcard(&name);
+        let name = ByteString::try_from(name).map_err(|_| DecodeError::InvalidUtf8)?;
+        if special {
+            return Err(Self::first_error(name.as_bytes()));
+        }
+        Ok(Self(name))
+    }
+
+    /// The error for a name that holds U+0000, `+` or `#`: that of the first of them.
+    #[cold]
+    fn first_error(bytes: &[u8]) -> DecodeError {
+        match bytes.iter().find(|&&b| matches!(b, 0 | b'+' | b'#')) {
+            Some(0) => DecodeError::NullCharacter,
+            _ => DecodeError::WildcardInTopicName,
+        }
     }
 
     /// The empty topic name of a PUBLISH that relies on a topic alias.
@@ -338,6 +354,19 @@ mod tests {
             TopicName::new("a\0b").unwrap_err(),
             DecodeError::NullCharacter
         );
+    }
+
+    #[test]
+    fn topic_names_from_packets() {
+        let from = |name: &'static [u8]| TopicName::from_packet(Bytes::from_static(name));
+        assert_eq!(from(b"a/b").unwrap().as_str(), "a/b");
+        // Well-formed UTF-8 is checked first, then the first offending byte decides.
+        assert_eq!(from(b"a+\xFF"), Err(DecodeError::InvalidUtf8));
+        assert_eq!(from(b"a+\0"), Err(DecodeError::WildcardInTopicName));
+        assert_eq!(from(b"a\0#"), Err(DecodeError::NullCharacter));
+        let long = "x/".repeat(40);
+        let name = TopicName::from_packet(Bytes::from(long.clone())).unwrap();
+        assert_eq!(name.as_str(), long);
     }
 
     #[test]

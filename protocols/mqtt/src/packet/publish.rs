@@ -168,7 +168,7 @@ impl Publish {
             return Err(DecodeError::DupWithQoS0);
         }
         let mut r = Reader::new(&body);
-        let topic = TopicName::new(r.utf8()?)?;
+        let topic = TopicName::from_packet(r.binary()?)?;
         let packet_id = match qos {
             QoS::AtMostOnce => None,
             _ => Some(r.packet_id()?),
