@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use switchyard::config::{Config, IoBackend};
-use switchyard::server::Server;
+use switchyard::server::{Server, Signals};
 
 /// Switchyard: MQTT, STOMP and AMQP in one routing core.
 #[derive(Debug, Parser)]
@@ -77,11 +77,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(shards) = cli.shards {
         config.server.shards = shards;
     }
+    let signals = Signals::install()?;
     let server = Server::start(config)?;
     for addr in &server.local_addrs {
         tracing::info!("MQTT listening on {addr}");
     }
-    Server::wait_for_signal()?;
+    signals.wait();
     tracing::info!("shutting down");
     server.shutdown()
 }

@@ -38,12 +38,10 @@ impl Server {
         let mut per_shard: Vec<Vec<std::net::TcpListener>> =
             (0..shards).map(|_| Vec::new()).collect();
         for &addr in &config.mqtt.listen {
-            let first =
-                worker::listener(addr).with_context(|| format!("cannot listen on {addr}"))?;
-            let bound = first.local_addr()?;
+            let bound = worker::claim(addr).with_context(|| format!("cannot listen on {addr}"))?;
             addrs.push(bound);
-            let mut sockets = vec![first];
-            for _ in 1..shards {
+            let mut sockets = Vec::with_capacity(shards);
+            for _ in 0..shards {
                 sockets.push(
                     worker::listener(bound).with_context(|| format!("cannot listen on {bound}"))?,
                 );
@@ -106,12 +104,22 @@ impl Server {
         }
         Ok(())
     }
+}
 
-    /// Blocks until SIGINT or SIGTERM.
-    pub fn wait_for_signal() -> anyhow::Result<()> {
+/// SIGINT and SIGTERM handlers, installed before the listeners open so that a signal
+/// that arrives as soon as the port accepts still shuts down in order.
+pub struct Signals {
+    runtime: compio::runtime::Runtime,
+    received: flume::Receiver<()>,
+}
+
+impl Signals {
+    /// Installs the handlers.
+    pub fn install() -> anyhow::Result<Self> {
         let runtime = driver::build_runtime(crate::config::IoBackend::Portable)?;
+        let (tx, received) = flume::bounded::<()>(2);
+        // A handler is registered by its task's first poll.
         runtime.block_on(async {
-            let (tx, rx) = flume::bounded::<()>(2);
             // SIGTERM is 15 on every Unix Switchyard runs on.
             const SIGTERM: i32 = 15;
             let term = tx.clone();
@@ -127,8 +135,17 @@ impl Server {
                 }
             })
             .detach();
-            let _ = rx.recv_async().await;
         });
-        Ok(())
+        // Poll the new tasks until both wait on their signal.
+        while runtime.run() {}
+        Ok(Self { runtime, received })
+    }
+
+    /// Blocks until SIGINT or SIGTERM.
+    pub fn wait(self) {
+        let received = self.received;
+        self.runtime.block_on(async move {
+            let _ = received.recv_async().await;
+        });
     }
 }

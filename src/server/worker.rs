@@ -26,6 +26,23 @@ pub struct Shared {
     pub started: Instant,
 }
 
+/// Claims an address for this process: binds it without SO_REUSEPORT, so that an address
+/// another process already serves (even with SO_REUSEPORT) is refused as "in use"
+/// rather than silently shared; returns the bound address (port 0 resolved). The
+/// socket is closed again; the shards' SO_REUSEPORT sockets then bind the address.
+pub fn claim(addr: SocketAddr) -> std::io::Result<SocketAddr> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.bind(&addr.into())?;
+    socket
+        .local_addr()?
+        .as_socket()
+        .ok_or_else(|| std::io::Error::other("bound address is not an IP address"))
+}
+
 /// Opens a listening socket that shares its port with the other shards' sockets.
 pub fn listener(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;

@@ -113,6 +113,7 @@ type Target = (u64, QoS, bool, Option<std::num::NonZeroU32>);
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Interest {
     shard: u16,
+    /// For a shared subscription, its `$share/{group}/{filter}` key.
     group: Option<ByteString>,
 }
 

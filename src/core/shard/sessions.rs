@@ -416,9 +416,11 @@ impl Shard {
         let Some(pattern) = pattern(filter) else {
             return;
         };
+        // A shared subscription is identified by its whole `$share/{group}/{filter}`, the
+        // key that deliveries name and local subscribers carry.
         let interest = Interest {
             shard,
-            group: split_shared(filter).0.map(ByteString::from),
+            group: split_shared(filter).0.map(|_| ByteString::from(filter)),
         };
         let mut state = self.state.borrow_mut();
         if add {
