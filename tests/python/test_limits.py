@@ -148,6 +148,8 @@ def test_qos0_to_a_client_that_does_not_read_is_dropped_and_counted(make_gateway
     assert_alive(gw)
 
 
+@pytest.mark.xfail(strict=True, reason="issue 3, open: no backpressure for QoS 1/2 yet; a "
+                   "subscriber queue over max_queued_messages drops (counted in $SYS)")
 def test_qos1_to_a_slow_online_client_is_held_back_not_lost(make_gateway):
     # The issue: "backpressure for QoS 1/2" beyond the queued-message limit; the
     # architecture: "Backpressure, not loss". An online client that acks late still gets
