@@ -73,6 +73,7 @@ impl Server {
             let thread = std::thread::Builder::new()
                 .name(format!("shard-{id}"))
                 .spawn(move || {
+                    block_shutdown_signals();
                     if let Some(core) = core {
                         core_affinity::set_for_current(core);
                     }
@@ -103,6 +104,20 @@ impl Server {
             }
         }
         Ok(())
+    }
+}
+
+/// Keeps SIGINT and SIGTERM off the calling thread (and the threads it spawns, such as
+/// the runtime's blocking pool), so that they are always handled on the main thread.
+/// A handler that ran on a thread still being spawned aborted the process ("current
+/// thread handle already set during thread spawn") on the polling backend.
+fn block_shutdown_signals() {
+    use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGINT);
+    set.add(Signal::SIGTERM);
+    if let Err(e) = pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), None) {
+        tracing::warn!("cannot block SIGINT/SIGTERM on a shard thread: {e}");
     }
 }
 
