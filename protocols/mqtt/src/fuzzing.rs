@@ -153,7 +153,11 @@ pub fn check_decode_stream(data: &[u8], protocol: Option<Protocol>, cut: usize) 
 /// Draws packets of one version from fuzz input and checks each round trip.
 pub fn check_structured(data: &[u8]) {
     let mut u = Unstructured::new(data);
-    while let Ok(v5) = bool::arbitrary(&mut u) {
+    // `arbitrary` keeps answering with defaults once the data runs out: stop there.
+    while !u.is_empty() {
+        let Ok(v5) = bool::arbitrary(&mut u) else {
+            return;
+        };
         let protocol = if v5 { Protocol::V5 } else { Protocol::V311 };
         match arbitrary_packet(&mut u, protocol) {
             Ok(packet) => check_encode_decode(&packet, protocol),
@@ -604,6 +608,15 @@ mod tests {
             let protocol = match version { 0 => None, 1 => Some(Protocol::V311), _ => Some(Protocol::V5) };
             check_decode_stream(&data, protocol, cut);
         }
+    }
+
+    /// The structured checker ends when its input does (it looped forever on any input
+    /// before: `arbitrary` answers with defaults once the data runs out).
+    #[test]
+    fn structured_check_ends_with_its_input() {
+        check_structured(&[]);
+        check_structured(&[1, 0, 7, 3, 9]);
+        check_structured(&[0xFF; 300]);
     }
 
     /// Each (version, type) pair gets its own cases, so no type can be skipped by chance.
