@@ -126,11 +126,37 @@ impl Conn {
         Ok(n)
     }
 
+    /// One read while a run goes on, for the loops that read until the run stops: a
+    /// timeout is [`RunRead::Idle`], the broker closing the connection before the stop
+    /// is an error.
+    pub(crate) fn read_during_run(&mut self, stopped: impl Fn() -> bool) -> io::Result<RunRead> {
+        if stopped() {
+            return Ok(RunRead::Stopped);
+        }
+        match self.fill() {
+            Ok(0) if stopped() => Ok(RunRead::Stopped),
+            Ok(0) => Err(other("the broker closed the connection")),
+            Ok(_) => Ok(RunRead::Data),
+            Err(e) if is_timeout(&e) => Ok(RunRead::Idle),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Sends DISCONNECT (normal disconnection), ignoring a connection already gone.
     pub(crate) fn close(mut self) {
         let _ = self.send(&Packet::Disconnect(Disconnect::new(ReasonCode::Success)));
         let _ = self.stream.shutdown(std::net::Shutdown::Both);
     }
+}
+
+/// What [`Conn::read_during_run`] saw.
+pub(crate) enum RunRead {
+    /// Bytes were appended to the buffer.
+    Data,
+    /// The read timed out; nothing arrived.
+    Idle,
+    /// The run is over: close the connection.
+    Stopped,
 }
 
 /// An `io::Error` carrying a message.

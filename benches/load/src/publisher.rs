@@ -19,7 +19,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use switchyard_mqtt::{Decoder, Packet, Protocol, Publish, QoS, ReasonCode, TopicName};
 
-use crate::conn::{Conn, is_timeout, other};
+use crate::conn::{Conn, RunRead, other};
 use crate::run::Shared;
 
 /// Bytes gathered before one `write`: large enough that syscalls are not the tool's
@@ -254,16 +254,13 @@ fn ack_loop(
     writer: &thread::Thread,
 ) -> io::Result<()> {
     loop {
-        if shared.is_stopped() {
-            conn.close();
-            return Ok(());
-        }
-        match conn.fill() {
-            Ok(0) if shared.is_stopped() => return Ok(()),
-            Ok(0) => return Err(other("the broker closed the connection")),
-            Ok(_) => {}
-            Err(e) if is_timeout(&e) => continue,
-            Err(e) => return Err(e),
+        match conn.read_during_run(|| shared.is_stopped())? {
+            RunRead::Data => {}
+            RunRead::Idle => continue,
+            RunRead::Stopped => {
+                conn.close();
+                return Ok(());
+            }
         }
         let mut acks = 0;
         while let Some(packet) = conn.decoder.decode(&mut conn.buf).map_err(other)? {

@@ -12,7 +12,7 @@ use bytes::BytesMut;
 use hdrhistogram::Histogram;
 use switchyard_mqtt::{Ack, Packet};
 
-use crate::conn::{Conn, is_timeout, other};
+use crate::conn::{Conn, RunRead, other};
 use crate::run::Shared;
 
 /// What one subscriber saw.
@@ -67,16 +67,13 @@ fn read_loop(
     let mut acks = BytesMut::with_capacity(4096);
     let mut next_seq = 0u64;
     loop {
-        if shared.is_stopped() {
-            conn.close();
-            return Ok(());
-        }
-        match conn.fill() {
-            Ok(0) if shared.is_stopped() => return Ok(()),
-            Ok(0) => return Err(other("the broker closed the connection")),
-            Ok(_) => {}
-            Err(e) if is_timeout(&e) => continue,
-            Err(e) => return Err(e),
+        match conn.read_during_run(|| shared.is_stopped())? {
+            RunRead::Data => {}
+            RunRead::Idle => continue,
+            RunRead::Stopped => {
+                conn.close();
+                return Ok(());
+            }
         }
         // Everything in one read arrived at the same time.
         let now = shared.now_ns();
