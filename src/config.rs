@@ -113,7 +113,7 @@ impl Default for MqttConfig {
 #[non_exhaustive]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Read {
         /// The file.
         path: PathBuf,
@@ -121,7 +121,7 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The file is not valid TOML for this schema.
-    #[error("{path}: {source}")]
+    #[error("{path} is not a valid configuration")]
     Parse {
         /// The file.
         path: PathBuf,

@@ -15,6 +15,7 @@ use crate::config::{Config, IoBackend};
 use crate::core::shard::{Shard, ShardMsg};
 use crate::gateway::mqtt::{self, MqttContext};
 use crate::server::driver;
+use crate::server::outbox::until;
 
 /// What every shard shares.
 pub struct Shared {
@@ -69,10 +70,19 @@ pub fn run_shard(
     runtime.block_on(async move {
         let live = Rc::new(Cell::new(0usize));
         let ctx = Rc::new(MqttContext::new(shard.clone(), shared.clone()));
+        // Dropping `stop_accepting` ends every accept loop.
+        let (stop_accepting, accepting) = flume::bounded::<()>(1);
+        let mut acceptors = Vec::new();
         for std_listener in listeners {
             let listener = TcpListener::from_std(std_listener)?;
-            compio::runtime::spawn(accept_loop(listener, ctx.clone(), live.clone())).detach();
+            acceptors.push(compio::runtime::spawn(accept_loop(
+                listener,
+                accepting.clone(),
+                ctx.clone(),
+                live.clone(),
+            )));
         }
+        drop(accepting);
         let sweeper = shard.clone();
         compio::runtime::spawn(async move {
             loop {
@@ -100,6 +110,13 @@ pub fn run_shard(
                 break;
             }
         }
+        // Stop accepting first, and wait until the listeners are closed: an accept still
+        // pending in the ring would keep the port bound after the process exits (the
+        // kernel tears a ring down asynchronously), and a restart would find it in use.
+        drop(stop_accepting);
+        for acceptor in acceptors {
+            let _ = acceptor.await;
+        }
         // Let connections flush their DISCONNECT and close, for at most two seconds,
         // still answering the other shards meanwhile.
         tracing::debug!(
@@ -119,9 +136,22 @@ pub fn run_shard(
     })
 }
 
-async fn accept_loop(listener: TcpListener, ctx: Rc<MqttContext>, live: Rc<Cell<usize>>) {
+/// Accepts connections until `stop` is disconnected, then closes the listener and
+/// returns once the close is done.
+async fn accept_loop(
+    listener: TcpListener,
+    stop: flume::Receiver<()>,
+    ctx: Rc<MqttContext>,
+    live: Rc<Cell<usize>>,
+) {
     loop {
-        match listener.accept().await {
+        let stopped = async {
+            let _ = stop.recv_async().await;
+        };
+        let Some(accepted) = until(listener.accept(), stopped).await else {
+            break;
+        };
+        match accepted {
             Ok((stream, peer)) => {
                 let shared = ctx.shared();
                 let limit = shared.config.mqtt.max_connections;
@@ -147,5 +177,10 @@ async fn accept_loop(listener: TcpListener, ctx: Rc<MqttContext>, live: Rc<Cell<
                 compio::time::sleep(Duration::from_millis(50)).await;
             }
         }
+    }
+    // The cancelled accept holds the socket until its completion arrives; `close` waits
+    // for that before it closes the descriptor.
+    if let Err(e) = listener.close().await {
+        tracing::warn!("closing a listener failed: {e}");
     }
 }
