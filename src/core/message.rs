@@ -2,7 +2,9 @@
 //! subscriber and every shard it reaches.
 
 use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -26,6 +28,10 @@ pub struct Message {
     pub origin: Origin,
     /// When it entered the gateway, for message expiry.
     pub received_at: Instant,
+    /// The publisher's backpressure gauge (QoS 1/2 publishes from a client): a
+    /// subscriber whose queue is over its limit holds the message instead of dropping
+    /// it, and the publisher reads nothing more until every hold is released.
+    pub pressure: Option<Arc<Pressure>>,
 }
 
 /// Metadata that travels with a message (MQTT 5 properties, later STOMP/AMQP headers).
@@ -65,6 +71,7 @@ impl Message {
             properties: Properties::default(),
             origin: Origin::default(),
             received_at: Instant::now(),
+            pressure: None,
         }
     }
 
@@ -97,12 +104,75 @@ impl Message {
     }
 }
 
+/// How many of one publisher's messages sit in subscriber queues over their limit, and
+/// the publisher's connection task, waiting for that to reach zero. Shared across
+/// shards: the holds are taken and released where the subscribers are.
+#[derive(Debug, Default)]
+pub struct Pressure {
+    held: AtomicUsize,
+    waiter: Mutex<Option<Waker>>,
+}
+
+impl Pressure {
+    /// A gauge with nothing held.
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    /// Counts one more message over a subscriber's limit until the [`Hold`] is dropped.
+    pub fn hold(self: &Arc<Self>) -> Hold {
+        self.held.fetch_add(1, Ordering::AcqRel);
+        Hold(self.clone())
+    }
+
+    /// Messages currently held over a limit.
+    pub fn held(&self) -> usize {
+        self.held.load(Ordering::Acquire)
+    }
+
+    /// Waits until nothing is held.
+    pub async fn released(&self) {
+        std::future::poll_fn(|cx| {
+            if self.held() == 0 {
+                return Poll::Ready(());
+            }
+            if let Ok(mut waiter) = self.waiter.lock() {
+                *waiter = Some(cx.waker().clone());
+            }
+            // Released between the check and the registration: no wake-up will come.
+            if self.held() == 0 {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+        .await;
+    }
+}
+
+/// One message held over a subscriber's queue limit; releases its publisher on drop.
+#[derive(Debug)]
+pub struct Hold(Arc<Pressure>);
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        if self.0.held.fetch_sub(1, Ordering::AcqRel) == 1
+            && let Ok(mut waiter) = self.0.waiter.lock()
+            && let Some(waker) = waiter.take()
+        {
+            waker.wake();
+        }
+    }
+}
+
 /// A message whose expiry interval has passed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Expired;
 
 #[cfg(test)]
 mod tests {
+    use std::future::Future;
+
     use super::*;
 
     #[test]
@@ -121,5 +191,29 @@ mod tests {
             Err(Expired)
         );
         assert!(m.is_expired(t0 + Duration::from_secs(11)));
+    }
+
+    #[test]
+    fn pressure_counts_holds_and_wakes_when_all_are_released() {
+        let pressure = Pressure::new();
+        let a = pressure.hold();
+        let b = pressure.hold();
+        assert_eq!(pressure.held(), 2);
+        let woken = Arc::new(AtomicUsize::new(0));
+        struct Count(Arc<AtomicUsize>);
+        impl std::task::Wake for Count {
+            fn wake(self: Arc<Self>) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let waker = Waker::from(Arc::new(Count(woken.clone())));
+        let mut cx = std::task::Context::from_waker(&waker);
+        let mut released = std::pin::pin!(pressure.released());
+        assert!(released.as_mut().poll(&mut cx).is_pending());
+        drop(a);
+        assert_eq!(woken.load(Ordering::SeqCst), 0, "one hold is left");
+        drop(b);
+        assert_eq!(woken.load(Ordering::SeqCst), 1);
+        assert!(released.as_mut().poll(&mut cx).is_ready());
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use bytestring::ByteString;
 use switchyard_mqtt::{LastWill, PacketId, Protocol, QoS, SubscriptionOptions};
 
-use crate::core::message::Message;
+use crate::core::message::{Hold, Message};
 
 /// One subscription of a session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +52,14 @@ pub struct Inflight {
     pub state: OutState,
 }
 
+/// A delivery waiting beyond the inflight window; `hold` is set while it is over the
+/// queue limit and holds its publisher back.
+#[derive(Debug)]
+struct Queued {
+    delivery: Delivery,
+    hold: Option<Hold>,
+}
+
 /// Why a delivery was not accepted into the session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refused {
@@ -76,7 +84,7 @@ pub struct Session {
     /// Incoming QoS 2 packet identifiers awaiting PUBREL.
     pub incoming_qos2: HashSet<u16>,
     inflight: VecDeque<Inflight>,
-    queue: VecDeque<Delivery>,
+    queue: VecDeque<Queued>,
     next_packet_id: u16,
     window: usize,
     max_queued: usize,
@@ -122,6 +130,10 @@ impl Session {
 
     /// Offers a QoS 1/2 delivery. When the window has room, it enters it and is
     /// returned with its packet identifier for sending now; otherwise it is queued.
+    ///
+    /// Over the queue limit, a connected client's delivery is still queued when its
+    /// publisher can be held back (backpressure, not loss); otherwise it is refused
+    /// (an offline session must not stall publishers: it drops, as Mosquitto does).
     pub fn offer(&mut self, delivery: Delivery, online: bool) -> Result<Option<Inflight>, Refused> {
         if online
             && self.queue.is_empty()
@@ -130,23 +142,37 @@ impl Session {
         {
             return Ok(Some(inflight));
         }
+        let mut hold = None;
         if self.queue.len() >= self.max_queued {
-            return Err(Refused::QueueFull);
+            match &delivery.message.pressure {
+                Some(pressure) if online => hold = Some(pressure.hold()),
+                _ => return Err(Refused::QueueFull),
+            }
         }
-        self.queue.push_back(delivery);
+        self.queue.push_back(Queued { delivery, hold });
         Ok(None)
+    }
+
+    /// Lets every held publisher go (the client went offline): the messages stay queued.
+    pub fn release_holds(&mut self) {
+        for queued in &mut self.queue {
+            queued.hold = None;
+        }
     }
 
     /// Moves queued deliveries into the window while it has room; returns those to send.
     pub fn fill_window(&mut self) -> Vec<Inflight> {
         let mut out = Vec::new();
         while self.inflight.len() < self.window {
-            let Some(delivery) = self.queue.pop_front() else {
+            let Some(Queued { delivery, hold }) = self.queue.pop_front() else {
                 break;
             };
-            match self.admit(delivery) {
+            match self.admit(delivery.clone()) {
                 Some(inflight) => out.push(inflight),
-                None => break,
+                None => {
+                    self.queue.push_front(Queued { delivery, hold });
+                    break;
+                }
             }
         }
         out
@@ -210,7 +236,7 @@ impl Session {
         let before = self.inflight.len() + self.queue.len();
         self.inflight
             .retain(|i| i.state == OutState::Released || !i.delivery.message.is_expired(now));
-        self.queue.retain(|d| !d.message.is_expired(now));
+        self.queue.retain(|q| !q.delivery.message.is_expired(now));
         before - self.inflight.len() - self.queue.len()
     }
 

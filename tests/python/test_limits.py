@@ -148,8 +148,6 @@ def test_qos0_to_a_client_that_does_not_read_is_dropped_and_counted(make_gateway
     assert_alive(gw)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 3, open: no backpressure for QoS 1/2 yet; a "
-                   "subscriber queue over max_queued_messages drops (counted in $SYS)")
 def test_qos1_to_a_slow_online_client_is_held_back_not_lost(make_gateway):
     # The issue: "backpressure for QoS 1/2" beyond the queued-message limit; the
     # architecture: "Backpressure, not loss". An online client that acks late still gets
@@ -174,6 +172,67 @@ def test_qos1_to_a_slow_online_client_is_held_back_not_lost(make_gateway):
         c.send(mqtt_raw.ack(PUBACK, p.pid))
     assert [int(p.payload) for p in got] == list(range(20))
     pub.publish(topic + "/x", b"", qos=1)  # the publisher is not stuck either
+
+
+def test_a_held_back_publisher_gets_its_acks_once_the_subscriber_catches_up(make_gateway):
+    # Backpressure for QoS 1/2: once a subscriber's queue is over its limit, the
+    # publisher's PUBACKs wait (in order) until the subscriber catches up; nothing is
+    # dropped. A 3.1.1 publisher that ignores any window is used, to see the acks.
+    gw = make_gateway(max_inflight=2, max_queued_messages=5)
+    topic = uid("held")
+    sub = raw(gw, 4)
+    assert sub.connect(uid("held-sub")).reason == 0
+    assert sub.subscribe([(topic, 1)]) == [1]
+    pub = raw(gw, 4)
+    assert pub.connect(uid("held-pub")).reason == 0
+    pub.send(b"".join(mqtt_raw.publish(topic, b"%d" % i, qos=1, pid=i + 1) for i in range(30)))
+    # The subscriber's window (2) and queue (5) take the first 7; the rest are held.
+    first = [sub.expect(PUBLISH) for _ in range(2)]
+    acked = []
+    try:
+        while True:
+            acked.append(pub.expect(PUBACK, timeout=ABSENCE).pid)
+    except TimeoutError:
+        pass
+    assert len(acked) < 30, "every publish was acknowledged while the subscriber lagged"
+    got = list(first)
+    for p in first:
+        sub.send(mqtt_raw.ack(PUBACK, p.pid))
+    while len(got) < 30:
+        p = sub.expect(PUBLISH, timeout=10)
+        got.append(p)
+        sub.send(mqtt_raw.ack(PUBACK, p.pid))
+    assert [int(p.payload) for p in got] == list(range(30))
+    while len(acked) < 30:
+        acked.append(pub.expect(PUBACK, timeout=10).pid)
+    assert acked == list(range(1, 31)), "PUBACKs in the order of the PUBLISHes [MQTT-4.6.0-2]"
+
+
+def test_two_clients_publishing_to_each_other_while_lagging_do_not_deadlock(make_gateway):
+    # Each holds the other back; both keep reading, so their acks still get through.
+    gw = make_gateway(max_inflight=2, max_queued_messages=3)
+    a, b = raw(gw, 4), raw(gw, 4)
+    ta, tb = uid("to-a"), uid("to-b")
+    assert a.connect(uid("a")).reason == 0 and b.connect(uid("b")).reason == 0
+    assert a.subscribe([(ta, 1)]) == [1] and b.subscribe([(tb, 1)]) == [1]
+    a.send(b"".join(mqtt_raw.publish(tb, b"%d" % i, qos=1, pid=i + 1) for i in range(20)))
+    b.send(b"".join(mqtt_raw.publish(ta, b"%d" % i, qos=1, pid=i + 1) for i in range(20)))
+    received = {id(a): [], id(b): []}
+    acked = {id(a): 0, id(b): 0}
+    deadline = time.monotonic() + 20
+    while min(len(v) for v in received.values()) < 20 or min(acked.values()) < 20:
+        assert time.monotonic() < deadline, (received, acked)
+        for c in (a, b):
+            try:
+                p = c.recv(0.05)
+            except TimeoutError:
+                continue
+            if p.kind == PUBLISH:
+                received[id(c)].append(int(p.payload))
+                c.send(mqtt_raw.ack(PUBACK, p.pid))
+            elif p.kind == PUBACK:
+                acked[id(c)] += 1
+    assert received[id(a)] == list(range(20)) and received[id(b)] == list(range(20))
 
 
 @both

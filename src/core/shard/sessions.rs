@@ -191,6 +191,7 @@ impl Shard {
                 return;
             }
             slot.peer = None;
+            slot.session.release_holds();
             ShardStats::sub(&self.stats().clients_connected, 1);
             let expiry = slot.session.expiry_interval;
             let will = slot.session.will.take().filter(|_| !graceful);
@@ -281,6 +282,7 @@ impl Shard {
             },
             origin: Origin::default(),
             received_at: Instant::now(),
+            pressure: None,
         };
         self.route(message.shared()).await;
     }

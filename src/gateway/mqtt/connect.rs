@@ -4,6 +4,9 @@
 use std::collections::HashMap;
 use std::num::NonZeroU16;
 use std::rc::Rc;
+use std::sync::Arc;
+
+use super::backpressure::Backpressure;
 use std::time::Duration;
 
 use bytestring::ByteString;
@@ -13,6 +16,7 @@ use switchyard_mqtt::{
 };
 
 use super::{Flow, MqttContext, MqttPeer};
+use crate::core::message::Pressure;
 use crate::server::outbox::Outbox;
 
 /// The built-in user that exists on the embedded defaults (as RabbitMQ's guest).
@@ -29,12 +33,18 @@ pub(super) struct Established {
     pub(super) aliases: HashMap<NonZeroU16, ByteString>,
 }
 
+/// Acknowledgements held back from a publisher before its connection stops being read.
+const MAX_HELD_ACKS: usize = 1024;
+
 /// One MQTT connection's protocol state.
 pub(super) struct Connection {
     pub(super) ctx: Rc<MqttContext>,
     pub(super) outbox: Rc<Outbox>,
     pub(super) id: u64,
     pub(super) state: Option<Established>,
+    /// Created by the first QoS 1/2 publish: holds acknowledgements back while a
+    /// subscriber holds this client's messages over its queue limit.
+    backpressure: Option<Rc<Backpressure>>,
 }
 
 impl Connection {
@@ -44,7 +54,32 @@ impl Connection {
             outbox,
             id,
             state: None,
+            backpressure: None,
         }
+    }
+
+    /// This connection's backpressure, created on first use.
+    pub(super) fn backpressure(&mut self) -> &Rc<Backpressure> {
+        self.backpressure.get_or_insert_with(Backpressure::new)
+    }
+
+    /// The gauge to wait on before reading more: a client with more acknowledgements
+    /// held back than any windowed client has (paho and Mosquitto's clients keep at most
+    /// 20 unacknowledged, whatever Receive Maximum says), or than a subscriber may queue.
+    /// Reading stops only then, since it also stops this client's acks for what it
+    /// receives.
+    pub(super) fn must_stop_reading(&self) -> Option<&Arc<Pressure>> {
+        let limit = self
+            .ctx
+            .shared
+            .config
+            .mqtt
+            .max_queued_messages
+            .max(MAX_HELD_ACKS);
+        self.backpressure
+            .as_ref()
+            .filter(|b| b.is_held() && b.held_acks() >= limit)
+            .map(|b| b.pressure())
     }
 
     /// How long to wait for the next bytes once connected: 1.5 times the keep-alive

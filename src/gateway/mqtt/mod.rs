@@ -1,6 +1,7 @@
 //! The MQTT broker: one task per connection reads and decodes packets and turns them
 //! into core operations; a writer task flushes the connection's outbox.
 
+mod backpressure;
 mod connect;
 mod packets;
 mod peer;
@@ -80,6 +81,14 @@ pub async fn serve(stream: TcpStream, peer_addr: SocketAddr, ctx: Rc<MqttContext
     let mut buf = BytesMut::with_capacity(READ_BUFFER);
     let mut graceful = false;
     'read: loop {
+        // A client that publishes beyond its window while held back is not read from
+        // until the subscribers catch up.
+        if let Some(pressure) = conn.must_stop_reading() {
+            tracing::debug!(%peer_addr, held = pressure.held(), "publisher over its window");
+            if until(pressure.released(), outbox.closed()).await.is_none() {
+                break;
+            }
+        }
         if buf.capacity() - buf.len() < 256 {
             buf.reserve(READ_BUFFER);
         }

@@ -132,6 +132,7 @@ impl Connection {
                     session: key,
                 },
                 received_at: Instant::now(),
+                pressure: (qos != QoS::AtMostOnce).then(|| self.backpressure().pressure().clone()),
             };
             shard.route(Arc::new(message)).await;
         }
@@ -144,7 +145,9 @@ impl Connection {
             (QoS::AtLeastOnce, Some(id)) => {
                 let mut ack = Ack::new(id);
                 ack.reason_code = reason;
-                self.send(protocol, &Packet::PubAck(ack));
+                let outbox = self.outbox.clone();
+                self.backpressure()
+                    .acknowledge(&outbox, protocol, &Packet::PubAck(ack));
             }
             (QoS::ExactlyOnce, Some(id)) => {
                 let mut ack = Ack::new(id);
@@ -152,7 +155,9 @@ impl Connection {
                 if !allowed {
                     shard.with_session(key, |s| s.incoming_qos2.remove(&id.get()));
                 }
-                self.send(protocol, &Packet::PubRec(ack));
+                let outbox = self.outbox.clone();
+                self.backpressure()
+                    .acknowledge(&outbox, protocol, &Packet::PubRec(ack));
             }
             _ => {}
         }
