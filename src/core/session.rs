@@ -80,7 +80,7 @@ pub struct Session {
     /// Session Expiry Interval in seconds (u32::MAX: never).
     pub expiry_interval: u32,
     /// The will of the current connection.
-    pub will: Option<LastWill>,
+    pub will: Option<Box<LastWill>>,
     /// Incoming QoS 2 packet identifiers awaiting PUBREL.
     pub incoming_qos2: HashSet<u16>,
     inflight: VecDeque<Inflight>,

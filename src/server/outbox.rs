@@ -4,17 +4,20 @@
 
 use std::cell::{Cell, RefCell};
 use std::future::{Future, poll_fn};
-use std::pin::pin;
+use std::pin::Pin;
 use std::task::{Poll, Waker};
 
 use bytes::BytesMut;
 
 /// Runs `work` until it completes or `stop` does; `None` when stopped first. `work` is
 /// dropped unfinished in that case (compio cancels an I/O operation that is dropped).
-pub async fn until<T>(work: impl Future<Output = T>, stop: impl Future<Output = ()>) -> Option<T> {
-    let mut work = pin!(work);
-    let mut stop = pin!(stop);
-    poll_fn(|cx| {
+/// The caller pins both (`std::pin::pin!`): taking them by value would store them twice
+/// in every connection's task.
+pub fn until<'a, T>(
+    mut work: Pin<&'a mut impl Future<Output = T>>,
+    mut stop: Pin<&'a mut impl Future<Output = ()>>,
+) -> impl Future<Output = Option<T>> + 'a {
+    poll_fn(move |cx| {
         if let Poll::Ready(value) = work.as_mut().poll(cx) {
             return Poll::Ready(Some(value));
         }
@@ -23,7 +26,6 @@ pub async fn until<T>(work: impl Future<Output = T>, stop: impl Future<Output = 
             Poll::Pending => Poll::Pending,
         }
     })
-    .await
 }
 
 /// Buffers larger than this are not kept for reuse once drained.

@@ -3,6 +3,7 @@
 
 use std::cell::Cell;
 use std::net::SocketAddr;
+use std::pin::pin;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -148,7 +149,7 @@ async fn accept_loop(
         let stopped = async {
             let _ = stop.recv_async().await;
         };
-        let Some(accepted) = until(listener.accept(), stopped).await else {
+        let Some(accepted) = until(pin!(listener.accept()), pin!(stopped)).await else {
             break;
         };
         match accepted {

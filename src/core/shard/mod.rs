@@ -129,7 +129,7 @@ pub struct SessionSlot {
     /// When an offline session expires (`None`: never, or while connected).
     pub expires_at: Option<Instant>,
     /// A will waiting for its delay to pass.
-    pub pending_will: Option<(Instant, switchyard_mqtt::LastWill)>,
+    pub pending_will: Option<(Instant, Box<switchyard_mqtt::LastWill>)>,
 }
 
 /// Limits that apply to sessions.

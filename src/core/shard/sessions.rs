@@ -73,7 +73,7 @@ impl Shard {
         {
             let delayed = will.properties.will_delay_interval.unwrap_or(0) > 0;
             if clean_start || !delayed {
-                self.publish_will(will).await;
+                self.publish_will(*will).await;
             }
         }
         let present = taken.is_some() && !clean_start;
@@ -155,7 +155,7 @@ impl Shard {
         let Some(slot) = state.slots.get_mut(&key) else {
             return;
         };
-        slot.session.will = will;
+        slot.session.will = will.map(Box::new);
         slot.session.expiry_interval = expiry;
         slot.pending_will = None;
         slot.expires_at = None;
@@ -212,7 +212,7 @@ impl Shard {
             (will_now, expiry == 0)
         };
         if let Some(will) = will_now {
-            self.publish_will(will).await;
+            self.publish_will(*will).await;
         }
         if ends {
             self.end_session(key).await;
@@ -239,7 +239,7 @@ impl Shard {
             }
         }
         if let Some((_, will)) = slot.pending_will {
-            self.publish_will(will).await;
+            self.publish_will(*will).await;
         }
         let client_id = slot.session.client_id;
         let home = self.home_of(&client_id);
@@ -288,9 +288,16 @@ impl Shard {
     }
 
     /// Publishes a message on this shard and sends it to the other shards that want it.
+    /// A full mailbox makes the publisher wait (its future is boxed, being rare, so
+    /// that every connection's task stays small).
     pub async fn route(&self, message: Arc<Message>) {
         for (shard, msg) in self.publish(message) {
-            self.send(shard, msg).await;
+            let Some(tx) = self.mesh.get(usize::from(shard)) else {
+                continue;
+            };
+            if let Err(flume::TrySendError::Full(msg)) = tx.try_send(msg) {
+                Box::pin(self.send(shard, msg)).await;
+            }
         }
     }
 
@@ -560,7 +567,7 @@ impl Shard {
             (wills, expired)
         };
         for will in wills {
-            self.publish_will(will).await;
+            self.publish_will(*will).await;
         }
         for key in expired {
             self.end_session(key).await;

@@ -6,6 +6,7 @@
 //! window is stopped by no longer reading from it.
 
 use std::cell::{Cell, RefCell};
+use std::pin::pin;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -66,7 +67,7 @@ impl Backpressure {
     }
 
     async fn flush_when_released(self: Rc<Self>, outbox: Rc<Outbox>) {
-        if until(self.pressure.released(), outbox.closed())
+        if until(pin!(self.pressure.released()), pin!(outbox.closed()))
             .await
             .is_some()
         {

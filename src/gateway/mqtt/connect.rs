@@ -173,7 +173,9 @@ impl Connection {
             }
             id
         } else {
-            connect.client_id.clone()
+            // Its own allocation: a slice would keep the whole read buffer alive for as
+            // long as the session lives.
+            ByteString::from(String::from(&*connect.client_id))
         };
         let expiry = match protocol {
             // 3.1.1: a persistent session never expires (Mosquitto's default).
@@ -223,7 +225,17 @@ impl Connection {
         // A retained will cannot be kept where retain is unavailable.
         let will = connect
             .will
-            .filter(|w| !w.retain || config.retain_available);
+            .filter(|w| !w.retain || config.retain_available)
+            .map(|mut will| {
+                // As the client id: not a slice of the read buffer.
+                will.payload = bytes::Bytes::copy_from_slice(&will.payload);
+                let own: &str = will.topic.as_byte_string();
+                if let Ok(topic) = switchyard_mqtt::TopicName::new(ByteString::from(own.to_owned()))
+                {
+                    will.topic = topic;
+                }
+                will
+            });
         shard.attach(opened.key, self.id, peer, will, expiry);
         self.state = Some(Established {
             key: opened.key,

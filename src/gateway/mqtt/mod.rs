@@ -7,6 +7,7 @@ mod packets;
 mod peer;
 
 use std::net::SocketAddr;
+use std::pin::pin;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,8 +27,11 @@ pub use peer::MqttPeer;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a closing connection may take to flush what it was sent.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
-/// Read buffer size of an idle connection; grows for larger packets.
-const READ_BUFFER: usize = 1024;
+/// Read size of a quiet connection (a CONNECT, a PINGREQ, an ack fit): what an idle
+/// connection keeps allocated.
+const READ_MIN: usize = 256;
+/// Read size a busy connection grows to, doubling each time a read fills the buffer.
+const READ_MAX: usize = 64 * 1024;
 
 /// What every MQTT connection of a shard shares.
 pub struct MqttContext {
@@ -78,19 +82,23 @@ pub async fn serve(stream: TcpStream, peer_addr: SocketAddr, ctx: Rc<MqttContext
     ));
     let mut conn = connect::Connection::new(ctx.clone(), outbox.clone(), ctx.conn_id());
     let mut decoder = Decoder::new(ctx.shared.config.mqtt.max_packet_size);
-    let mut buf = BytesMut::with_capacity(READ_BUFFER);
+    let mut buf = BytesMut::new();
+    let mut read_size = READ_MIN;
     let mut graceful = false;
     'read: loop {
         // A client that publishes beyond its window while held back is not read from
         // until the subscribers catch up.
         if let Some(pressure) = conn.must_stop_reading() {
             tracing::debug!(%peer_addr, held = pressure.held(), "publisher over its window");
-            if until(pressure.released(), outbox.closed()).await.is_none() {
+            if until(pin!(pressure.released()), pin!(outbox.closed()))
+                .await
+                .is_none()
+            {
                 break;
             }
         }
-        if buf.capacity() - buf.len() < 256 {
-            buf.reserve(READ_BUFFER);
+        if buf.capacity() - buf.len() < read_size / 2 {
+            buf.reserve(read_size);
         }
         let timeout = match conn.read_timeout() {
             Some(limit) => limit,
@@ -98,6 +106,7 @@ pub async fn serve(stream: TcpStream, peer_addr: SocketAddr, ctx: Rc<MqttContext
         };
         // compio reads into a buffer from its start: `uninit()` exposes only the spare
         // capacity, so that a partial packet already in `buf` is kept.
+        let offered = buf.capacity() - buf.len();
         let spare = buf.uninit();
         let read = async {
             match timeout {
@@ -106,7 +115,7 @@ pub async fn serve(stream: TcpStream, peer_addr: SocketAddr, ctx: Rc<MqttContext
             }
         };
         // Stop reading as soon as the server ends the connection (takeover, shutdown).
-        let Some(read) = until(read, outbox.closed()).await else {
+        let Some(read) = until(pin!(read), pin!(outbox.closed())).await else {
             break;
         };
         let BufResult(result, returned) = match read {
@@ -121,7 +130,14 @@ pub async fn serve(stream: TcpStream, peer_addr: SocketAddr, ctx: Rc<MqttContext
         match result {
             Ok(0) | Err(_) => break,
             Ok(n) => {
-                crate::core::stats::ShardStats::add(&ctx.shard.stats().bytes_received, n as u64)
+                crate::core::stats::ShardStats::add(&ctx.shard.stats().bytes_received, n as u64);
+                read_size = if n >= offered {
+                    (read_size * 2).min(READ_MAX)
+                } else if n < offered / 4 {
+                    READ_MIN
+                } else {
+                    read_size
+                };
             }
         }
         loop {
@@ -146,7 +162,7 @@ pub async fn serve(stream: TcpStream, peer_addr: SocketAddr, ctx: Rc<MqttContext
         }
     }
     tracing::debug!(%peer_addr, "connection ending");
-    conn.finish(graceful).await;
+    Box::pin(conn.finish(graceful)).await;
     tracing::debug!(%peer_addr, "session detached");
     outbox.close();
     // A client that stops reading must not hold the connection forever: after the grace
@@ -197,4 +213,48 @@ pub async fn refuse_busy(mut stream: TcpStream) {
         let _ = stream.write_all(out).await;
     }
     let _ = stream.shutdown().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::rc::Rc;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::core::shard::{Limits, SessionSlot};
+    use crate::core::stats::Stats;
+
+    /// What every idle connection holds (with its read buffer, its writer task and its
+    /// session) is what the idle-connection benchmark measures; these sizes are the part
+    /// a change can silently double, e.g. by awaiting a large future inline.
+    #[test]
+    fn an_idle_connection_stays_small() {
+        let runtime = compio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            let listener = compio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let stream = TcpStream::connect(addr).await.unwrap();
+            let shared = Arc::new(Shared {
+                config: crate::config::Config::default(),
+                connections: Default::default(),
+                started: std::time::Instant::now(),
+            });
+            let (tx, _rx) = flume::bounded(1);
+            let limits = Limits {
+                max_queued_messages: 10,
+            };
+            let shard = Rc::new(Shard::new(0, vec![tx], limits, Arc::new(Stats::new(1))).unwrap());
+            let ctx = Rc::new(MqttContext::new(shard.clone(), shared));
+            let reader = serve(stream.clone(), addr, ctx);
+            let writer = write_loop(stream, Rc::new(Outbox::new()), shard);
+            let sizes = [
+                ("connection task", size_of_val(&reader), 1536),
+                ("writer task", size_of_val(&writer), 768),
+                ("session", size_of::<SessionSlot>(), 384),
+            ];
+            for (what, size, limit) in sizes {
+                assert!(size <= limit, "{what}: {size} B, over {limit} B");
+            }
+        });
+    }
 }

@@ -21,7 +21,8 @@ impl Connection {
     pub(super) async fn handle(&mut self, packet: Packet, decoder: &mut Decoder) -> Flow {
         let Some(state) = &self.state else {
             return match packet {
-                Packet::Connect(connect) => self.connect(*connect, decoder).await,
+                // Rare and large futures are boxed, to keep every idle connection's task small.
+                Packet::Connect(connect) => Box::pin(self.connect(*connect, decoder)).await,
                 // The decoder lets only CONNECT through first.
                 _ => Flow::Close { graceful: false },
             };
@@ -56,8 +57,8 @@ impl Connection {
                 }
                 self.send(protocol, &Packet::PubComp(comp));
             }
-            Packet::Subscribe(subscribe) => self.subscribe(subscribe).await,
-            Packet::Unsubscribe(unsubscribe) => self.unsubscribe(unsubscribe).await,
+            Packet::Subscribe(subscribe) => Box::pin(self.subscribe(subscribe)).await,
+            Packet::Unsubscribe(unsubscribe) => Box::pin(self.unsubscribe(unsubscribe)).await,
             Packet::PingReq => self.send(protocol, &Packet::PingResp),
             Packet::Disconnect(disconnect) => return self.disconnect(disconnect),
             // A second CONNECT is a protocol error [MQTT-3.1.0-2]; AUTH without enhanced
