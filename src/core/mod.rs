@@ -11,7 +11,10 @@
     clippy::panic
 )]
 
+pub mod exchange;
+pub mod mapping;
 pub mod message;
+pub mod queue;
 pub mod retained;
 pub mod session;
 pub mod shard;
