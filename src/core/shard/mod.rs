@@ -15,14 +15,18 @@ use std::time::Instant;
 use bytestring::ByteString;
 use switchyard_mqtt::{PacketId, QoS, ReasonCode};
 
+use crate::core::exchange::{QueueName, Vhost};
 use crate::core::message::Message;
+use crate::core::queue::Queue;
 use crate::core::retained::Retained;
 use crate::core::session::{Delivery, Session, SubscriptionEntry};
 use crate::core::stats::{ShardStats, Stats};
 use crate::core::topic::{Pattern, TopicTrie};
 
+mod exchanges;
 mod sessions;
 
+pub use exchanges::{PublishError, VhostChange};
 pub use sessions::Opened;
 
 /// What a shard can ask of a connected client. The gateway implements it for its
@@ -63,6 +67,20 @@ pub enum ShardMsg {
     },
     /// A retained message (an empty payload clears the topic).
     Retain(Arc<Message>),
+    /// A change to the vhost (queues, bindings), replicated on every shard.
+    Vhost {
+        /// The change.
+        change: VhostChange,
+        /// Acknowledged once applied.
+        ack: Option<flume::Sender<()>>,
+    },
+    /// A message for a queue homed on this shard.
+    Enqueue {
+        /// The queue.
+        queue: QueueName,
+        /// The message.
+        message: Arc<Message>,
+    },
     /// To a client id's home shard: `shard` now holds the client's session; the reply
     /// names the shard that held it before.
     Claim {
@@ -150,6 +168,12 @@ struct State {
     retained: Retained,
     registry: HashMap<ByteString, u16, ahash::RandomState>,
     round_robin: HashMap<ByteString, usize, ahash::RandomState>,
+    /// This shard's replica of the vhost: exchanges, bindings, queue names.
+    vhost: Vhost,
+    /// Whether any queue is bound to `amq.topic` (else an MQTT publish skips the vhost).
+    topic_bound: bool,
+    /// The queues homed on this shard.
+    queues: HashMap<QueueName, Queue<Arc<Message>>, ahash::RandomState>,
 }
 
 /// One shard's state and its mailboxes to every shard.
@@ -307,6 +331,7 @@ impl Shard {
                 }
             }
         }
+        self.route_to_queues(&message, &mut out);
         for (shard, (plain, groups)) in plain.into_iter().zip(assigned).enumerate() {
             if !plain && groups.is_empty() {
                 continue;

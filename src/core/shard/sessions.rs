@@ -495,6 +495,13 @@ impl Shard {
                 }
             }
             ShardMsg::Retain(message) => self.apply_retained(message),
+            ShardMsg::Vhost { change, ack } => {
+                self.apply_vhost(&change);
+                if let Some(ack) = ack {
+                    let _ = ack.try_send(());
+                }
+            }
+            ShardMsg::Enqueue { queue, message } => self.enqueue(&queue, message),
             ShardMsg::Claim {
                 client_id,
                 shard,

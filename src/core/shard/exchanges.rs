@@ -1,0 +1,361 @@
+//! The AMQP model on a shard. Every shard holds a replica of the vhost (exchanges,
+//! bindings, queue names), so that a publish routes where it arrives; a queue's state
+//! (messages, consumers, unacked) lives on its home shard, chosen by its name, where
+//! routed messages are sent.
+//!
+//! MQTT maps onto it as RabbitMQ's MQTT plugin does: a PUBLISH to topic `a/b.c` is a
+//! publish to `amq.topic` with routing key `a.b/c`, and an AMQP publish to `amq.topic`
+//! with key `a.b` reaches MQTT subscribers of `a/b`. An MQTT session is the queue of its
+//! subscriptions (RabbitMQ declares one per client): its bindings to `amq.topic` sit in
+//! the shard's topic tries, the same trie the topic exchange uses, with MQTT's matching
+//! rules (`$` topics, `+` on empty levels), and its messages in the session's window
+//! and queue.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::core::exchange::{Binding, Destination, ExchangeError, ExchangeName, QueueName};
+use crate::core::mapping::{TOPIC_EXCHANGE, mqtt_topic_to_routing_key, routing_key_to_mqtt_topic};
+use crate::core::message::Message;
+use crate::core::queue::{GetOk, Queue, QueueConfig, QueueError};
+
+use super::{Shard, ShardMsg};
+
+/// A change to the vhost, applied on every shard.
+#[derive(Debug, Clone)]
+pub enum VhostChange {
+    /// A queue was declared (on its home shard, which holds its state).
+    DeclareQueue(QueueName),
+    /// A binding was added to an exchange.
+    Bind {
+        /// The source exchange.
+        exchange: ExchangeName,
+        /// The binding.
+        binding: Binding,
+    },
+}
+
+/// Why a publish to an exchange was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PublishError {
+    /// The exchange is missing or internal.
+    #[error(transparent)]
+    Exchange(#[from] ExchangeError),
+    /// `amq.topic` got a routing key that is no MQTT topic (e.g. with `+` or `#`).
+    #[error("routing key {0:?} cannot be an MQTT topic")]
+    RoutingKey(String),
+}
+
+impl Shard {
+    /// Declares a queue on its home shard (which must be this one) and tells every shard
+    /// that it exists; returns whether it was new. A redeclare must be equivalent (406).
+    pub async fn declare_queue(
+        &self,
+        name: QueueName,
+        config: QueueConfig,
+    ) -> Result<bool, QueueError> {
+        {
+            let mut state = self.state.borrow_mut();
+            if let Some(queue) = state.queues.get(name.as_str()) {
+                queue.config().check_equivalent(&config)?;
+                return Ok(false);
+            }
+            state
+                .queues
+                .insert(name.clone(), Queue::new(config, Instant::now()));
+        }
+        self.change_vhost(VhostChange::DeclareQueue(name)).await;
+        Ok(true)
+    }
+
+    /// Binds a queue to an exchange on every shard.
+    pub async fn bind_queue(
+        &self,
+        exchange: &str,
+        queue: &str,
+        routing_key: &str,
+    ) -> Result<(), ExchangeError> {
+        let binding = Binding::new(Destination::queue(queue), routing_key);
+        // Checked here first, so that the other shards never see a binding that fails.
+        self.state
+            .borrow_mut()
+            .vhost
+            .bind(exchange, binding.clone())?;
+        self.change_vhost(VhostChange::Bind {
+            exchange: exchange.into(),
+            binding,
+        })
+        .await;
+        Ok(())
+    }
+
+    /// The home shard of a queue.
+    pub fn home_of_queue(&self, name: &str) -> u16 {
+        self.home_of(name)
+    }
+
+    /// basic.get on a queue homed on this shard.
+    pub fn queue_get(&self, name: &str, no_ack: bool) -> Option<GetOk<Arc<Message>>> {
+        self.state
+            .borrow_mut()
+            .queues
+            .get_mut(name)?
+            .get(no_ack, Instant::now())
+    }
+
+    /// Publishes to an exchange (an AMQP or STOMP publish): `amq.topic` reaches MQTT
+    /// subscribers as well as bound queues. Returns what to send to other shards.
+    pub fn publish_to_exchange(
+        &self,
+        exchange: &str,
+        routing_key: &str,
+        mut message: Message,
+    ) -> Result<Vec<(u16, ShardMsg)>, PublishError> {
+        if exchange == TOPIC_EXCHANGE {
+            let topic = routing_key_to_mqtt_topic(routing_key)
+                .map_err(|_| PublishError::RoutingKey(routing_key.to_owned()))?;
+            message.topic = topic.as_ref().into();
+            return Ok(self.publish(message.shared()));
+        }
+        let queues = self
+            .state
+            .borrow()
+            .vhost
+            .route(exchange, routing_key, None)?;
+        let message = message.shared();
+        let mut out = Vec::new();
+        for queue in queues {
+            self.enqueue_or_forward(queue, &message, &mut out);
+        }
+        Ok(out)
+    }
+
+    /// The queues bound to `amq.topic` that an MQTT publish reaches (none, without
+    /// touching the topic, when nothing but MQTT sessions subscribe).
+    pub(super) fn route_to_queues(&self, message: &Arc<Message>, out: &mut Vec<(u16, ShardMsg)>) {
+        let queues = {
+            let state = self.state.borrow();
+            if !state.topic_bound {
+                return;
+            }
+            let key = mqtt_topic_to_routing_key(&message.topic);
+            state
+                .vhost
+                .route(TOPIC_EXCHANGE, &key, None)
+                .unwrap_or_default()
+        };
+        for queue in queues {
+            self.enqueue_or_forward(queue, message, out);
+        }
+    }
+
+    fn enqueue_or_forward(
+        &self,
+        queue: QueueName,
+        message: &Arc<Message>,
+        out: &mut Vec<(u16, ShardMsg)>,
+    ) {
+        let home = self.home_of_queue(queue.as_str());
+        if home == self.id {
+            self.enqueue(&queue, message.clone());
+        } else {
+            out.push((
+                home,
+                ShardMsg::Enqueue {
+                    queue,
+                    message: message.clone(),
+                },
+            ));
+        }
+    }
+
+    /// Puts a message into a queue homed here.
+    pub(super) fn enqueue(&self, queue: &QueueName, message: Arc<Message>) {
+        let mut state = self.state.borrow_mut();
+        if let Some(queue) = state.queues.get_mut(queue.as_str()) {
+            // Overflow policies and dead-lettering are the queue's; a rejected publish
+            // is the publishing gateway's to report once confirms exist (issue 5).
+            let _ = queue.publish(message, Instant::now());
+        }
+    }
+
+    /// Applies a vhost change here and on every other shard, and waits until all have
+    /// applied it, so that a publish anywhere afterwards routes by it.
+    async fn change_vhost(&self, change: VhostChange) {
+        self.apply_vhost(&change);
+        let others = self.shard_count().saturating_sub(1);
+        if others == 0 {
+            return;
+        }
+        let (ack, acks) = flume::bounded(usize::from(others));
+        for shard in (0..self.shard_count()).filter(|&s| s != self.id) {
+            let msg = ShardMsg::Vhost {
+                change: change.clone(),
+                ack: Some(ack.clone()),
+            };
+            self.send(shard, msg).await;
+        }
+        drop(ack);
+        for _ in 0..others {
+            if acks.recv_async().await.is_err() {
+                break;
+            }
+        }
+    }
+
+    /// Applies a vhost change to this shard's replica.
+    pub(super) fn apply_vhost(&self, change: &VhostChange) {
+        let mut state = self.state.borrow_mut();
+        match change {
+            VhostChange::DeclareQueue(name) => {
+                state.vhost.add_queue(name.clone());
+            }
+            VhostChange::Bind { exchange, binding } => {
+                if let Err(error) = state.vhost.bind(exchange.as_str(), binding.clone()) {
+                    tracing::warn!(%error, "a binding valid on its shard failed here");
+                }
+                state.topic_bound = state
+                    .vhost
+                    .exchange(TOPIC_EXCHANGE)
+                    .is_some_and(|e| e.bindings().len() > 0);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use bytestring::ByteString;
+    use switchyard_mqtt::QoS;
+
+    use super::*;
+    use crate::core::exchange::FieldTable;
+    use crate::core::shard::Limits;
+    use crate::core::stats::Stats;
+
+    fn shard() -> Shard {
+        let (tx, _rx) = flume::bounded(16);
+        let limits = Limits {
+            max_queued_messages: 10,
+        };
+        Shard::new(0, vec![tx], limits, Arc::new(Stats::new(1))).expect("shard 0 of 1")
+    }
+
+    fn mqtt(topic: &str) -> Arc<Message> {
+        Message::new(
+            ByteString::from(topic),
+            Bytes::from("m"),
+            QoS::AtLeastOnce,
+            false,
+        )
+        .shared()
+    }
+
+    fn config() -> QueueConfig {
+        QueueConfig::new(false, false, false, &FieldTable::default()).unwrap()
+    }
+
+    #[test]
+    fn an_mqtt_publish_reaches_a_queue_bound_to_amq_topic_by_the_mapped_key() {
+        let runtime = compio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            let shard = shard();
+            assert!(
+                shard
+                    .declare_queue("sensors".into(), config())
+                    .await
+                    .unwrap()
+            );
+            assert!(
+                !shard
+                    .declare_queue("sensors".into(), config())
+                    .await
+                    .unwrap()
+            );
+            shard
+                .bind_queue("amq.topic", "sensors", "home.*.temp")
+                .await
+                .unwrap();
+            assert!(shard.publish(mqtt("home/kitchen/temp")).is_empty());
+            shard.publish(mqtt("home/kitchen/temp/x"));
+            shard.publish(mqtt("office/kitchen/temp"));
+            let got = shard.queue_get("sensors", true).expect("one message");
+            assert_eq!(&*got.message.topic, "home/kitchen/temp");
+            assert_eq!(got.message_count, 0, "only the matching topic was queued");
+        });
+    }
+
+    #[test]
+    fn a_dot_in_an_mqtt_topic_is_a_slash_in_the_routing_key() {
+        let runtime = compio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            let shard = shard();
+            shard.declare_queue("q".into(), config()).await.unwrap();
+            shard.bind_queue("amq.topic", "q", "v1/x.*").await.unwrap();
+            shard.publish(mqtt("v1.x/y"));
+            assert!(shard.queue_get("q", true).is_some());
+        });
+    }
+
+    #[test]
+    fn publishes_to_other_exchanges_route_by_the_vhost() {
+        let runtime = compio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            let shard = shard();
+            shard.declare_queue("jobs".into(), config()).await.unwrap();
+            shard
+                .bind_queue("amq.direct", "jobs", "build")
+                .await
+                .unwrap();
+            let message =
+                Message::new(ByteString::new(), Bytes::from("j"), QoS::AtLeastOnce, false);
+            shard
+                .publish_to_exchange("amq.direct", "build", message.clone())
+                .unwrap();
+            shard
+                .publish_to_exchange("", "jobs", message.clone())
+                .unwrap();
+            shard
+                .publish_to_exchange("amq.direct", "deploy", message.clone())
+                .unwrap();
+            assert!(shard.queue_get("jobs", true).is_some());
+            assert!(
+                shard.queue_get("jobs", true).is_some(),
+                "the default exchange"
+            );
+            assert!(
+                shard.queue_get("jobs", true).is_none(),
+                "no binding for deploy"
+            );
+            assert!(matches!(
+                shard.publish_to_exchange("nope", "k", message),
+                Err(PublishError::Exchange(ExchangeError::ExchangeNotFound(_)))
+            ));
+            assert!(matches!(
+                shard.bind_queue("amq.direct", "missing", "k").await,
+                Err(ExchangeError::QueueNotFound(_))
+            ));
+        });
+    }
+
+    #[test]
+    fn an_amq_topic_publish_becomes_an_mqtt_topic() {
+        let runtime = compio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            let shard = shard();
+            shard.declare_queue("q".into(), config()).await.unwrap();
+            shard.bind_queue("amq.topic", "q", "a.#").await.unwrap();
+            let message = Message::new(ByteString::new(), Bytes::from("x"), QoS::AtMostOnce, false);
+            shard
+                .publish_to_exchange("amq.topic", "a.b/c", message.clone())
+                .unwrap();
+            let got = shard.queue_get("q", true).unwrap();
+            assert_eq!(&*got.message.topic, "a/b.c");
+            assert!(matches!(
+                shard.publish_to_exchange("amq.topic", "a.#", message),
+                Err(PublishError::RoutingKey(_))
+            ));
+        });
+    }
+}
