@@ -1,0 +1,3 @@
+//! STOMP decode and encode benches (issue 4): placeholder until the codec lands.
+
+fn main() {}
