@@ -282,6 +282,9 @@ pub enum QueueError {
     /// queue.delete with `if-empty` of a queue with messages (406).
     #[error("queue not empty")]
     NotEmpty,
+    /// No queue of that name (404).
+    #[error("no queue '{0}'")]
+    NotFound(ByteString),
 }
 
 impl QueueError {
@@ -296,6 +299,7 @@ impl QueueError {
             | Self::NotEmpty => reply_code::PRECONDITION_FAILED,
             Self::ReservedName(_) | Self::ExclusiveConsumer => reply_code::ACCESS_REFUSED,
             Self::ConsumerTagInUse(_) => reply_code::NOT_ALLOWED,
+            Self::NotFound(_) => reply_code::NOT_FOUND,
         }
     }
 }

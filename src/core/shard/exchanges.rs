@@ -17,7 +17,6 @@ use std::time::Instant;
 use crate::core::exchange::{Binding, Destination, ExchangeError, ExchangeName, QueueName};
 use crate::core::mapping::{TOPIC_EXCHANGE, mqtt_topic_to_routing_key, routing_key_to_mqtt_topic};
 use crate::core::message::Message;
-use crate::core::queue::{GetOk, Queue, QueueConfig, QueueError};
 
 use super::{Shard, ShardMsg};
 
@@ -26,6 +25,8 @@ use super::{Shard, ShardMsg};
 pub enum VhostChange {
     /// A queue was declared (on its home shard, which holds its state).
     DeclareQueue(QueueName),
+    /// A queue was deleted, with its bindings.
+    DeleteQueue(QueueName),
     /// A binding was added to an exchange.
     Bind {
         /// The source exchange.
@@ -47,27 +48,6 @@ pub enum PublishError {
 }
 
 impl Shard {
-    /// Declares a queue on its home shard (which must be this one) and tells every shard
-    /// that it exists; returns whether it was new. A redeclare must be equivalent (406).
-    pub async fn declare_queue(
-        &self,
-        name: QueueName,
-        config: QueueConfig,
-    ) -> Result<bool, QueueError> {
-        {
-            let mut state = self.state.borrow_mut();
-            if let Some(queue) = state.queues.get(name.as_str()) {
-                queue.config().check_equivalent(&config)?;
-                return Ok(false);
-            }
-            state
-                .queues
-                .insert(name.clone(), Queue::new(config, Instant::now()));
-        }
-        self.change_vhost(VhostChange::DeclareQueue(name)).await;
-        Ok(true)
-    }
-
     /// Binds a queue to an exchange on every shard.
     pub async fn bind_queue(
         &self,
@@ -92,15 +72,6 @@ impl Shard {
     /// The home shard of a queue.
     pub fn home_of_queue(&self, name: &str) -> u16 {
         self.home_of(name)
-    }
-
-    /// basic.get on a queue homed on this shard.
-    pub fn queue_get(&self, name: &str, no_ack: bool) -> Option<GetOk<Arc<Message>>> {
-        self.state
-            .borrow_mut()
-            .queues
-            .get_mut(name)?
-            .get(no_ack, Instant::now())
     }
 
     /// Publishes to an exchange (an AMQP or STOMP publish): `amq.topic` reaches MQTT
@@ -169,19 +140,24 @@ impl Shard {
         }
     }
 
-    /// Puts a message into a queue homed here.
-    pub(super) fn enqueue(&self, queue: &QueueName, message: Arc<Message>) {
-        let mut state = self.state.borrow_mut();
-        if let Some(queue) = state.queues.get_mut(queue.as_str()) {
+    /// Puts a message into a queue homed here, and hands it on to a consumer if one has
+    /// credit.
+    pub(super) fn enqueue(&self, name: &QueueName, message: Arc<Message>) {
+        {
+            let mut state = self.state.borrow_mut();
+            let Some(queue) = state.queues.get_mut(name.as_str()) else {
+                return;
+            };
             // Overflow policies and dead-lettering are the queue's; a rejected publish
             // is the publishing gateway's to report once confirms exist (issue 5).
             let _ = queue.publish(message, Instant::now());
         }
+        self.pump(name);
     }
 
     /// Applies a vhost change here and on every other shard, and waits until all have
     /// applied it, so that a publish anywhere afterwards routes by it.
-    async fn change_vhost(&self, change: VhostChange) {
+    pub(super) async fn change_vhost(&self, change: VhostChange) {
         self.apply_vhost(&change);
         let others = self.shard_count().saturating_sub(1);
         if others == 0 {
@@ -190,7 +166,7 @@ impl Shard {
         let (ack, acks) = flume::bounded(usize::from(others));
         for shard in (0..self.shard_count()).filter(|&s| s != self.id) {
             let msg = ShardMsg::Vhost {
-                change: change.clone(),
+                change: Box::new(change.clone()),
                 ack: Some(ack.clone()),
             };
             self.send(shard, msg).await;
@@ -203,12 +179,34 @@ impl Shard {
         }
     }
 
+    /// Applies a vhost change here and sends it to every other shard without waiting
+    /// (from a mailbox handler, which must not wait on another shard).
+    pub(super) fn announce_vhost(&self, change: VhostChange) {
+        self.apply_vhost(&change);
+        for shard in (0..self.shard_count()).filter(|&s| s != self.id) {
+            self.send_now(
+                shard,
+                ShardMsg::Vhost {
+                    change: Box::new(change.clone()),
+                    ack: None,
+                },
+            );
+        }
+    }
+
     /// Applies a vhost change to this shard's replica.
     pub(super) fn apply_vhost(&self, change: &VhostChange) {
         let mut state = self.state.borrow_mut();
         match change {
             VhostChange::DeclareQueue(name) => {
                 state.vhost.add_queue(name.clone());
+            }
+            VhostChange::DeleteQueue(name) => {
+                state.vhost.remove_queue(name.as_str());
+                state.topic_bound = state
+                    .vhost
+                    .exchange(TOPIC_EXCHANGE)
+                    .is_some_and(|e| e.bindings().len() > 0);
             }
             VhostChange::Bind { exchange, binding } => {
                 if let Err(error) = state.vhost.bind(exchange.as_str(), binding.clone()) {
@@ -231,7 +229,9 @@ mod tests {
 
     use super::*;
     use crate::core::exchange::FieldTable;
+    use crate::core::queue::{GetOk, QueueConfig};
     use crate::core::shard::Limits;
+    use crate::core::shard::{QueueOp, QueueReply};
     use crate::core::stats::Stats;
 
     fn shard() -> Shard {
@@ -256,23 +256,33 @@ mod tests {
         QueueConfig::new(false, false, false, &FieldTable::default()).unwrap()
     }
 
+    async fn declare(shard: &Shard, name: &str) -> bool {
+        match shard
+            .queue_op(name.into(), QueueOp::Declare(config()))
+            .await
+        {
+            QueueReply::Done(created) => created == 1,
+            other => panic!("declare failed: {other:?}"),
+        }
+    }
+
+    async fn get(shard: &Shard, name: &str) -> Option<GetOk<Arc<Message>>> {
+        match shard
+            .queue_op(name.into(), QueueOp::Get { no_ack: true })
+            .await
+        {
+            QueueReply::Got(got) => got,
+            other => panic!("get failed: {other:?}"),
+        }
+    }
+
     #[test]
     fn an_mqtt_publish_reaches_a_queue_bound_to_amq_topic_by_the_mapped_key() {
         let runtime = compio::runtime::Runtime::new().unwrap();
         runtime.block_on(async {
             let shard = shard();
-            assert!(
-                shard
-                    .declare_queue("sensors".into(), config())
-                    .await
-                    .unwrap()
-            );
-            assert!(
-                !shard
-                    .declare_queue("sensors".into(), config())
-                    .await
-                    .unwrap()
-            );
+            assert!(declare(&shard, "sensors").await);
+            assert!(!declare(&shard, "sensors").await, "a redeclare");
             shard
                 .bind_queue("amq.topic", "sensors", "home.*.temp")
                 .await
@@ -280,7 +290,7 @@ mod tests {
             assert!(shard.publish(mqtt("home/kitchen/temp")).is_empty());
             shard.publish(mqtt("home/kitchen/temp/x"));
             shard.publish(mqtt("office/kitchen/temp"));
-            let got = shard.queue_get("sensors", true).expect("one message");
+            let got = get(&shard, "sensors").await.expect("one message");
             assert_eq!(&*got.message.topic, "home/kitchen/temp");
             assert_eq!(got.message_count, 0, "only the matching topic was queued");
         });
@@ -291,10 +301,10 @@ mod tests {
         let runtime = compio::runtime::Runtime::new().unwrap();
         runtime.block_on(async {
             let shard = shard();
-            shard.declare_queue("q".into(), config()).await.unwrap();
+            declare(&shard, "q").await;
             shard.bind_queue("amq.topic", "q", "v1/x.*").await.unwrap();
             shard.publish(mqtt("v1.x/y"));
-            assert!(shard.queue_get("q", true).is_some());
+            assert!(get(&shard, "q").await.is_some());
         });
     }
 
@@ -303,7 +313,7 @@ mod tests {
         let runtime = compio::runtime::Runtime::new().unwrap();
         runtime.block_on(async {
             let shard = shard();
-            shard.declare_queue("jobs".into(), config()).await.unwrap();
+            declare(&shard, "jobs").await;
             shard
                 .bind_queue("amq.direct", "jobs", "build")
                 .await
@@ -319,15 +329,9 @@ mod tests {
             shard
                 .publish_to_exchange("amq.direct", "deploy", message.clone())
                 .unwrap();
-            assert!(shard.queue_get("jobs", true).is_some());
-            assert!(
-                shard.queue_get("jobs", true).is_some(),
-                "the default exchange"
-            );
-            assert!(
-                shard.queue_get("jobs", true).is_none(),
-                "no binding for deploy"
-            );
+            assert!(get(&shard, "jobs").await.is_some());
+            assert!(get(&shard, "jobs").await.is_some(), "the default exchange");
+            assert!(get(&shard, "jobs").await.is_none(), "no binding for deploy");
             assert!(matches!(
                 shard.publish_to_exchange("nope", "k", message),
                 Err(PublishError::Exchange(ExchangeError::ExchangeNotFound(_)))
@@ -344,13 +348,13 @@ mod tests {
         let runtime = compio::runtime::Runtime::new().unwrap();
         runtime.block_on(async {
             let shard = shard();
-            shard.declare_queue("q".into(), config()).await.unwrap();
+            declare(&shard, "q").await;
             shard.bind_queue("amq.topic", "q", "a.#").await.unwrap();
             let message = Message::new(ByteString::new(), Bytes::from("x"), QoS::AtMostOnce, false);
             shard
                 .publish_to_exchange("amq.topic", "a.b/c", message.clone())
                 .unwrap();
-            let got = shard.queue_get("q", true).unwrap();
+            let got = get(&shard, "q").await.unwrap();
             assert_eq!(&*got.message.topic, "a/b.c");
             assert!(matches!(
                 shard.publish_to_exchange("amq.topic", "a.#", message),

@@ -24,9 +24,12 @@ use crate::core::stats::{ShardStats, Stats};
 use crate::core::topic::{Pattern, TopicTrie};
 
 mod exchanges;
+mod mailbox;
+mod queues;
 mod sessions;
 
 pub use exchanges::{PublishError, VhostChange};
+pub use queues::{Consumer, QueueDelivery, QueueOp, QueueReply, Settle};
 pub use sessions::Opened;
 
 /// What a shard can ask of a connected client. The gateway implements it for its
@@ -69,10 +72,26 @@ pub enum ShardMsg {
     Retain(Arc<Message>),
     /// A change to the vhost (queues, bindings), replicated on every shard.
     Vhost {
-        /// The change.
-        change: VhostChange,
+        /// The change (boxed: mailbox messages stay small).
+        change: Box<VhostChange>,
         /// Acknowledged once applied.
         ack: Option<flume::Sender<()>>,
+    },
+    /// An operation on a queue homed on this shard; the answer goes to `reply`.
+    Queue {
+        /// The queue.
+        queue: QueueName,
+        /// The operation (boxed: mailbox messages stay small).
+        op: Box<QueueOp>,
+        /// Where the answer goes, if anywhere.
+        reply: Option<flume::Sender<QueueReply>>,
+    },
+    /// A delivery from a queue to a consumer registered on this shard.
+    Consumed {
+        /// The consumer's key.
+        key: u64,
+        /// The delivery (boxed: mailbox messages stay small).
+        delivery: Box<QueueDelivery>,
     },
     /// A message for a queue homed on this shard.
     Enqueue {
@@ -174,6 +193,10 @@ struct State {
     topic_bound: bool,
     /// The queues homed on this shard.
     queues: HashMap<QueueName, Queue<Arc<Message>>, ahash::RandomState>,
+    /// Where each consumer of a queue homed here is: (queue, tag) -> (shard, key).
+    routes: HashMap<(QueueName, ByteString), (u16, u64), ahash::RandomState>,
+    /// The consumers whose connections are on this shard.
+    consumers: HashMap<u64, Rc<dyn Consumer>>,
 }
 
 /// One shard's state and its mailboxes to every shard.

@@ -116,7 +116,7 @@ impl Shard {
     }
 
     /// Removes a session from this shard (for a takeover), with its subscriptions.
-    fn take_session(&self, client_id: &ByteString) -> Option<Session> {
+    pub(super) fn take_session(&self, client_id: &ByteString) -> Option<Session> {
         let key = self.state.borrow_mut().by_client.remove(client_id)?;
         let slot = self.state.borrow_mut().slots.remove(&key)?;
         if let Some(peer) = &slot.peer {
@@ -136,7 +136,7 @@ impl Shard {
 
     /// Records at the home shard that `shard` holds the session; returns the previous
     /// holder.
-    fn claim(&self, client_id: ByteString, shard: u16) -> Option<u16> {
+    pub(super) fn claim(&self, client_id: ByteString, shard: u16) -> Option<u16> {
         self.state.borrow_mut().registry.insert(client_id, shard)
     }
 
@@ -257,7 +257,7 @@ impl Shard {
         }
     }
 
-    fn release(&self, client_id: &ByteString, shard: u16) {
+    pub(super) fn release(&self, client_id: &ByteString, shard: u16) {
         let mut state = self.state.borrow_mut();
         if state.registry.get(client_id) == Some(&shard) {
             state.registry.remove(client_id);
@@ -421,7 +421,7 @@ impl Shard {
         }
     }
 
-    fn apply_interest(&self, filter: &str, shard: u16, add: bool) {
+    pub(super) fn apply_interest(&self, filter: &str, shard: u16, add: bool) {
         let Some(pattern) = pattern(filter) else {
             return;
         };
@@ -473,72 +473,7 @@ impl Shard {
         slot.session.received(packet_id)
     }
 
-    // ---- mailbox and timers -----------------------------------------------------------
-
-    /// Handles one message from another shard (or this one). Never waits on a mailbox.
-    pub fn handle(&self, msg: ShardMsg) {
-        match msg {
-            ShardMsg::Deliver {
-                message,
-                plain,
-                groups,
-            } => self.deliver_local(&message, plain, &groups),
-            ShardMsg::Interest {
-                filter,
-                shard,
-                add,
-                ack,
-            } => {
-                self.apply_interest(&filter, shard, add);
-                if let Some(ack) = ack {
-                    let _ = ack.try_send(());
-                }
-            }
-            ShardMsg::Retain(message) => self.apply_retained(message),
-            ShardMsg::Vhost { change, ack } => {
-                self.apply_vhost(&change);
-                if let Some(ack) = ack {
-                    let _ = ack.try_send(());
-                }
-            }
-            ShardMsg::Enqueue { queue, message } => self.enqueue(&queue, message),
-            ShardMsg::Claim {
-                client_id,
-                shard,
-                reply,
-            } => {
-                let _ = reply.try_send(self.claim(client_id, shard));
-            }
-            ShardMsg::Release { client_id, shard } => self.release(&client_id, shard),
-            ShardMsg::Takeover { client_id, reply } => {
-                let session = self.take_session(&client_id);
-                // Interest removals for the moved subscriptions, without waiting.
-                if let Some(session) = &session {
-                    for filter in session.subscriptions.keys() {
-                        if !self.state.borrow().local_counts.contains_key(filter) {
-                            self.apply_interest(filter, self.id, false);
-                            for shard in (0..self.shard_count()).filter(|&s| s != self.id) {
-                                self.send_now(
-                                    shard,
-                                    ShardMsg::Interest {
-                                        filter: filter.clone(),
-                                        shard: self.id,
-                                        add: false,
-                                        ack: None,
-                                    },
-                                );
-                            }
-                        }
-                    }
-                }
-                let _ = reply.try_send(session.map(Box::new));
-            }
-            ShardMsg::Shutdown => {
-                self.stopping.set(true);
-                self.disconnect_all(ReasonCode::ServerShuttingDown);
-            }
-        }
-    }
+    // ---- timers -----------------------------------------------------------------------
 
     /// Disconnects every connection (shutdown).
     pub fn disconnect_all(&self, reason: ReasonCode) {

@@ -1,0 +1,92 @@
+//! The mailbox handler: what a shard does with each message from another shard (or
+//! from itself).
+
+use switchyard_mqtt::ReasonCode;
+
+use super::{QueueOp, QueueReply, Shard, ShardMsg, VhostChange};
+
+impl Shard {
+    /// Handles one message from another shard (or this one). Never waits on a mailbox.
+    pub fn handle(&self, msg: ShardMsg) {
+        match msg {
+            ShardMsg::Deliver {
+                message,
+                plain,
+                groups,
+            } => self.deliver_local(&message, plain, &groups),
+            ShardMsg::Interest {
+                filter,
+                shard,
+                add,
+                ack,
+            } => {
+                self.apply_interest(&filter, shard, add);
+                if let Some(ack) = ack {
+                    let _ = ack.try_send(());
+                }
+            }
+            ShardMsg::Retain(message) => self.apply_retained(message),
+            ShardMsg::Vhost { change, ack } => {
+                self.apply_vhost(&change);
+                if let Some(ack) = ack {
+                    let _ = ack.try_send(());
+                }
+            }
+            ShardMsg::Enqueue { queue, message } => self.enqueue(&queue, message),
+            ShardMsg::Queue { queue, op, reply } => {
+                let change = match &*op {
+                    QueueOp::Declare(_) => Some(VhostChange::DeclareQueue(queue.clone())),
+                    QueueOp::Delete { .. } => Some(VhostChange::DeleteQueue(queue.clone())),
+                    _ => None,
+                };
+                let answer = self.run_queue_op_now(&queue, *op);
+                // A declare that created the queue, or a delete that removed it: every
+                // shard's vhost learns of it (the asking shard applies it on the answer).
+                if let (Some(change), QueueReply::Done(n)) = (change, &answer)
+                    && (*n == 1 || matches!(change, VhostChange::DeleteQueue(_)))
+                {
+                    self.announce_vhost(change);
+                }
+                if let Some(reply) = reply {
+                    let _ = reply.try_send(answer);
+                }
+            }
+            ShardMsg::Consumed { key, delivery } => self.deliver_to_consumer(key, *delivery),
+            ShardMsg::Claim {
+                client_id,
+                shard,
+                reply,
+            } => {
+                let _ = reply.try_send(self.claim(client_id, shard));
+            }
+            ShardMsg::Release { client_id, shard } => self.release(&client_id, shard),
+            ShardMsg::Takeover { client_id, reply } => {
+                let session = self.take_session(&client_id);
+                // Interest removals for the moved subscriptions, without waiting.
+                if let Some(session) = &session {
+                    for filter in session.subscriptions.keys() {
+                        if !self.state.borrow().local_counts.contains_key(filter) {
+                            self.apply_interest(filter, self.id, false);
+                            for shard in (0..self.shard_count()).filter(|&s| s != self.id) {
+                                self.send_now(
+                                    shard,
+                                    ShardMsg::Interest {
+                                        filter: filter.clone(),
+                                        shard: self.id,
+                                        add: false,
+                                        ack: None,
+                                    },
+                                );
+                            }
+                        }
+                    }
+                }
+                let _ = reply.try_send(session.map(Box::new));
+            }
+            ShardMsg::Shutdown => {
+                self.stopping.set(true);
+                self.disconnect_all(ReasonCode::ServerShuttingDown);
+            }
+        }
+    }
+}
