@@ -16,6 +16,68 @@ pub struct Config {
     pub server: ServerConfig,
     /// The MQTT listener and broker limits.
     pub mqtt: MqttConfig,
+    /// The STOMP listener and its limits.
+    pub stomp: StompConfig,
+    /// The WebSocket listener (MQTT and STOMP from browsers).
+    pub websocket: WebSocketConfig,
+}
+
+/// The STOMP gateway's listener and limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StompConfig {
+    /// Addresses to listen on (STOMP 1.0, 1.1 and 1.2 on each); empty for none.
+    pub listen: Vec<SocketAddr>,
+    /// Largest frame accepted from a client (command, headers and body), in bytes.
+    pub max_frame_size: usize,
+    /// Most headers in one frame.
+    pub max_headers: usize,
+    /// Longest header line, in bytes.
+    pub max_header_length: usize,
+    /// Heart-beat interval the server offers to send at and asks to receive at, in
+    /// milliseconds (negotiated with the client's `heart-beat` header); 0 for none.
+    pub heartbeat_ms: u32,
+    /// Prefetch of a subscription without a `prefetch-count` header (`ack:auto`
+    /// subscriptions too: it bounds what waits for the socket).
+    pub default_prefetch: u32,
+}
+
+/// The WebSocket listener: MQTT on one path, STOMP on another.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebSocketConfig {
+    /// Addresses to listen on; empty for none.
+    pub listen: Vec<SocketAddr>,
+    /// Path of MQTT over WebSocket (subprotocol `mqtt`).
+    pub mqtt_path: String,
+    /// Path of STOMP over WebSocket (subprotocols `v10.stomp`, `v11.stomp`, `v12.stomp`).
+    pub stomp_path: String,
+    /// Largest message (after reassembling fragments) accepted from a client, in bytes.
+    pub max_message_size: usize,
+}
+
+impl Default for StompConfig {
+    fn default() -> Self {
+        Self {
+            listen: vec![SocketAddr::from(([127, 0, 0, 1], 61613))],
+            max_frame_size: 1024 * 1024,
+            max_headers: 256,
+            max_header_length: 8 * 1024,
+            heartbeat_ms: 10_000,
+            default_prefetch: 1000,
+        }
+    }
+}
+
+impl Default for WebSocketConfig {
+    fn default() -> Self {
+        Self {
+            listen: vec![SocketAddr::from(([127, 0, 0, 1], 8083))],
+            mqtt_path: "/mqtt".to_owned(),
+            stomp_path: "/stomp".to_owned(),
+            max_message_size: 1024 * 1024,
+        }
+    }
 }
 
 /// Process-wide settings.
@@ -171,6 +233,23 @@ impl Config {
             // Mosquitto 2 refuses anonymous clients on non-loopback listeners unless told;
             // the explicit `allow_anonymous = true` in a file is that telling.
         }
+        let st = &self.stomp;
+        if st.max_frame_size < 1024 || st.max_headers == 0 || st.max_header_length < 256 {
+            return invalid(
+                "stomp.max_frame_size must be at least 1024, max_headers at least 1, \
+                 max_header_length at least 256",
+            );
+        }
+        let ws = &self.websocket;
+        if !ws.mqtt_path.starts_with('/') || !ws.stomp_path.starts_with('/') {
+            return invalid("websocket.mqtt_path and stomp_path must start with '/'");
+        }
+        if ws.mqtt_path == ws.stomp_path {
+            return invalid("websocket.mqtt_path and stomp_path must differ");
+        }
+        if ws.max_message_size < 1024 {
+            return invalid("websocket.max_message_size must be at least 1024");
+        }
         if self.server.shards > 1024 {
             return invalid("server.shards is at most 1024");
         }
@@ -196,6 +275,11 @@ mod tests {
         let config = Config::load(&path).unwrap();
         let defaults = Config::default();
         assert_eq!(config.mqtt.listen, defaults.mqtt.listen);
+        assert_eq!(config.stomp.listen, defaults.stomp.listen);
+        assert_eq!(config.stomp.max_frame_size, defaults.stomp.max_frame_size);
+        assert_eq!(config.stomp.heartbeat_ms, defaults.stomp.heartbeat_ms);
+        assert_eq!(config.websocket.listen, defaults.websocket.listen);
+        assert_eq!(config.websocket.stomp_path, defaults.websocket.stomp_path);
         assert_eq!(config.mqtt.max_packet_size, defaults.mqtt.max_packet_size);
         assert_eq!(config.server.io_backend, defaults.server.io_backend);
     }

@@ -79,8 +79,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let signals = Signals::install()?;
     let server = Server::start(config)?;
-    for addr in &server.local_addrs {
-        tracing::info!("MQTT listening on {addr}");
+    for (kind, addr) in &server.local_addrs {
+        tracing::info!("{kind} listening on {addr}");
     }
     signals.wait();
     tracing::info!("shutting down");

@@ -3,6 +3,7 @@
 
 pub mod driver;
 pub mod outbox;
+pub mod transport;
 pub mod worker;
 
 use std::rc::Rc;
@@ -17,12 +18,33 @@ use crate::core::shard::{Limits, Shard, ShardMsg};
 use crate::core::stats::Stats;
 use worker::Shared;
 
+/// What a listener speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listener {
+    /// MQTT 3.1.1 and 5.
+    Mqtt,
+    /// STOMP 1.0 to 1.2.
+    Stomp,
+    /// WebSocket: MQTT and STOMP by path.
+    WebSocket,
+}
+
+impl std::fmt::Display for Listener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Mqtt => "MQTT",
+            Self::Stomp => "STOMP",
+            Self::WebSocket => "WebSocket",
+        })
+    }
+}
+
 /// A running server: its shard threads and their mailboxes.
 pub struct Server {
     threads: Vec<std::thread::JoinHandle<std::io::Result<()>>>,
     mailboxes: Vec<flume::Sender<ShardMsg>>,
-    /// The addresses actually bound (port 0 resolved).
-    pub local_addrs: Vec<std::net::SocketAddr>,
+    /// The addresses actually bound (port 0 resolved), with what each speaks.
+    pub local_addrs: Vec<(Listener, std::net::SocketAddr)>,
 }
 
 impl Server {
@@ -35,11 +57,21 @@ impl Server {
         tracing::info!(shards, backend = ?backend, "starting");
         // Bind once to resolve port 0, then every shard binds the same address.
         let mut addrs = Vec::new();
-        let mut per_shard: Vec<Vec<std::net::TcpListener>> =
+        let mut per_shard: Vec<Vec<(Listener, std::net::TcpListener)>> =
             (0..shards).map(|_| Vec::new()).collect();
-        for &addr in &config.mqtt.listen {
-            let bound = worker::claim(addr).with_context(|| format!("cannot listen on {addr}"))?;
-            addrs.push(bound);
+        let listeners = (config.mqtt.listen.iter().map(|&a| (Listener::Mqtt, a)))
+            .chain(config.stomp.listen.iter().map(|&a| (Listener::Stomp, a)))
+            .chain(
+                config
+                    .websocket
+                    .listen
+                    .iter()
+                    .map(|&a| (Listener::WebSocket, a)),
+            );
+        for (kind, addr) in listeners {
+            let bound =
+                worker::claim(addr).with_context(|| format!("cannot listen on {addr} ({kind})"))?;
+            addrs.push((kind, bound));
             let mut sockets = Vec::with_capacity(shards);
             for _ in 0..shards {
                 sockets.push(
@@ -47,7 +79,7 @@ impl Server {
                 );
             }
             for (list, socket) in per_shard.iter_mut().zip(sockets) {
-                list.push(socket);
+                list.push((kind, socket));
             }
         }
         let (senders, receivers): (Vec<_>, Vec<_>) =
@@ -59,6 +91,9 @@ impl Server {
             started: Instant::now(),
         });
         let cores = core_affinity::get_core_ids().unwrap_or_default();
+        // Spawned threads inherit the mask: blocked from their first instruction, they
+        // can never run a handler mid-spawn. A signal meanwhile waits for the unblock.
+        let saved = block_shutdown_signals();
         let mut threads = Vec::new();
         for (id, (mailbox, listeners)) in receivers.into_iter().zip(per_shard).enumerate() {
             let mesh = senders.clone();
@@ -70,10 +105,9 @@ impl Server {
             let limits = Limits {
                 max_queued_messages: shared.config.mqtt.max_queued_messages,
             };
-            let thread = std::thread::Builder::new()
+            let spawned = std::thread::Builder::new()
                 .name(format!("shard-{id}"))
                 .spawn(move || {
-                    block_shutdown_signals();
                     if let Some(core) = core {
                         core_affinity::set_for_current(core);
                     }
@@ -81,9 +115,17 @@ impl Server {
                     let shard = Shard::new(id, mesh, limits, stats)
                         .ok_or_else(|| std::io::Error::other("shard index out of range"))?;
                     worker::run_shard(Rc::new(shard), mailbox, listeners, shared, backend)
-                })?;
+                });
+            let thread = match spawned {
+                Ok(thread) => thread,
+                Err(e) => {
+                    restore_signals(saved);
+                    return Err(e.into());
+                }
+            };
             threads.push(thread);
         }
+        restore_signals(saved);
         Ok(Self {
             threads,
             mailboxes: senders,
@@ -110,14 +152,30 @@ impl Server {
 /// Keeps SIGINT and SIGTERM off the calling thread (and the threads it spawns, such as
 /// the runtime's blocking pool), so that they are always handled on the main thread.
 /// A handler that ran on a thread still being spawned aborted the process ("current
-/// thread handle already set during thread spawn") on the polling backend.
-fn block_shutdown_signals() {
+/// thread handle already set during thread spawn") on the polling backend. Returns the
+/// mask to restore.
+fn block_shutdown_signals() -> Option<nix::sys::signal::SigSet> {
     use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
     let mut set = SigSet::empty();
     set.add(Signal::SIGINT);
     set.add(Signal::SIGTERM);
-    if let Err(e) = pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), None) {
-        tracing::warn!("cannot block SIGINT/SIGTERM on a shard thread: {e}");
+    let mut old = SigSet::empty();
+    match pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), Some(&mut old)) {
+        Ok(()) => Some(old),
+        Err(e) => {
+            tracing::warn!("cannot block SIGINT/SIGTERM on a thread: {e}");
+            None
+        }
+    }
+}
+
+/// Puts back a signal mask saved by [`block_shutdown_signals`].
+fn restore_signals(old: Option<nix::sys::signal::SigSet>) {
+    use nix::sys::signal::{SigmaskHow, pthread_sigmask};
+    if let Some(old) = old
+        && let Err(e) = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&old), None)
+    {
+        tracing::warn!("cannot restore the signal mask: {e}");
     }
 }
 

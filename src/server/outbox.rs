@@ -35,6 +35,8 @@ const KEEP_CAPACITY: usize = 64 * 1024;
 #[derive(Default)]
 pub struct Outbox {
     buf: RefCell<BytesMut>,
+    /// Transport frames written as they are (a WebSocket Pong or Close), before `buf`.
+    control: RefCell<BytesMut>,
     waker: Cell<Option<Waker>>,
     /// The reader, waiting for the close that ends the connection.
     close_waker: Cell<Option<Waker>>,
@@ -67,6 +69,23 @@ impl Outbox {
         let result = encode(&mut self.buf.borrow_mut());
         self.wake();
         Some(result)
+    }
+
+    /// Appends a transport-level frame (already framed) and wakes the writer; it goes
+    /// out before the protocol bytes. Written even while closing, until dead.
+    pub fn push_control(&self, frame: &[u8]) {
+        if self.dead.get() {
+            return;
+        }
+        self.control.borrow_mut().extend_from_slice(frame);
+        if let Some(waker) = self.waker.take() {
+            waker.wake();
+        }
+    }
+
+    /// Takes the transport-level frames waiting to be written.
+    pub fn take_control(&self) -> BytesMut {
+        std::mem::take(&mut *self.control.borrow_mut())
     }
 
     /// Asks the writer to flush what is buffered, then shut the connection down.
@@ -114,7 +133,7 @@ impl Outbox {
                 return Poll::Ready(None);
             }
             let mut buf = self.buf.borrow_mut();
-            if !buf.is_empty() {
+            if !buf.is_empty() || !self.control.borrow().is_empty() {
                 spare.clear();
                 if spare.capacity() > KEEP_CAPACITY {
                     spare = BytesMut::new();

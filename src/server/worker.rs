@@ -14,9 +14,10 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::config::{Config, IoBackend};
 use crate::core::shard::{Shard, ShardMsg};
-use crate::gateway::mqtt::{self, MqttContext};
-use crate::server::driver;
+use crate::gateway::GatewayContext as MqttContext;
+use crate::gateway::{mqtt, stomp, websocket};
 use crate::server::outbox::until;
+use crate::server::{Listener, driver};
 
 /// What every shard shares.
 pub struct Shared {
@@ -63,7 +64,7 @@ pub fn listener(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
 pub fn run_shard(
     shard: Rc<Shard>,
     mailbox: flume::Receiver<ShardMsg>,
-    listeners: Vec<std::net::TcpListener>,
+    listeners: Vec<(Listener, std::net::TcpListener)>,
     shared: Arc<Shared>,
     backend: IoBackend,
 ) -> std::io::Result<()> {
@@ -74,9 +75,10 @@ pub fn run_shard(
         // Dropping `stop_accepting` ends every accept loop.
         let (stop_accepting, accepting) = flume::bounded::<()>(1);
         let mut acceptors = Vec::new();
-        for std_listener in listeners {
+        for (kind, std_listener) in listeners {
             let listener = TcpListener::from_std(std_listener)?;
             acceptors.push(compio::runtime::spawn(accept_loop(
+                kind,
                 listener,
                 accepting.clone(),
                 ctx.clone(),
@@ -140,6 +142,7 @@ pub fn run_shard(
 /// Accepts connections until `stop` is disconnected, then closes the listener and
 /// returns once the close is done.
 async fn accept_loop(
+    kind: Listener,
     listener: TcpListener,
     stop: flume::Receiver<()>,
     ctx: Rc<MqttContext>,
@@ -159,7 +162,14 @@ async fn accept_loop(
                 if shared.connections.fetch_add(1, Ordering::Relaxed) >= limit {
                     shared.connections.fetch_sub(1, Ordering::Relaxed);
                     tracing::warn!(%peer, limit, "connection refused: max_connections reached");
-                    compio::runtime::spawn(mqtt::refuse_busy(stream)).detach();
+                    match kind {
+                        Listener::Mqtt => compio::runtime::spawn(mqtt::refuse_busy(stream)),
+                        Listener::Stomp => compio::runtime::spawn(stomp::refuse_busy(stream)),
+                        Listener::WebSocket => {
+                            compio::runtime::spawn(websocket::refuse_busy(stream))
+                        }
+                    }
+                    .detach();
                     continue;
                 }
                 let _ = stream.set_nodelay(true);
@@ -167,7 +177,13 @@ async fn accept_loop(
                 let live = live.clone();
                 live.set(live.get() + 1);
                 compio::runtime::spawn(async move {
-                    mqtt::serve(stream, peer, ctx.clone()).await;
+                    match kind {
+                        Listener::Mqtt => mqtt::serve(stream, peer, ctx.clone()).await,
+                        Listener::Stomp => stomp::serve(stream, peer, ctx.clone()).await,
+                        Listener::WebSocket => {
+                            websocket::serve(stream, peer, ctx.clone()).await;
+                        }
+                    }
                     ctx.shared().connections.fetch_sub(1, Ordering::Relaxed);
                     live.set(live.get().saturating_sub(1));
                 })

@@ -5,6 +5,12 @@ Environment:
   SWITCHYARD_BACKENDS  comma-separated I/O backends to run every test on (default
                        "uring,portable")
   SWITCHYARD_SHARDS    shards per gateway (default 2, so that cross-shard paths run)
+  STOMP_EXTERNAL       host:port[,ws://host:port/path]: the STOMP tests (those using the
+                       `stomp_broker` / `make_stomp_broker` fixtures) run once against that
+                       broker instead of switchyard, e.g. RabbitMQ with rabbitmq_stomp and
+                       rabbitmq_web_stomp: "127.0.0.1:61613,ws://127.0.0.1:15674/ws"
+  STOMP_EXTERNAL_MQTT  host:port of the same broker's MQTT listener (test_stomp_mqtt.py;
+                       those tests are skipped against an external broker without it)
 
 Every test that uses `gateway` (or `make_gateway`) runs once per backend. The gateway is
 stopped with SIGTERM at the end of the test, and must exit 0 within a few seconds: a
@@ -50,11 +56,14 @@ def toml_value(value):
 
 
 class Gateway:
-    """One switchyard process: `host`, `port`, and start/stop/restart."""
+    """One switchyard process: `host`, `port` (MQTT), `stomp_port`, `ws_port` (WebSocket:
+    MQTT on /mqtt, STOMP on /stomp), and start/stop/restart."""
 
-    def __init__(self, workdir, backend, shards, mqtt, server):
+    def __init__(self, workdir, backend, shards, mqtt, server, stomp=None, websocket=None):
         self.host = "127.0.0.1"
         self.port = free_port()
+        self.stomp_port = free_port()
+        self.ws_port = free_port()
         self.backend = backend
         self.shards = shards
         self.workdir = Path(workdir)
@@ -65,6 +74,8 @@ class Gateway:
         self.failed_to_start = False
         self.mqtt = {"listen": [f"{self.host}:{self.port}"], **mqtt}
         self.server = {"data_dir": str(self.workdir / "data"), **server}
+        self.stomp = {"listen": [f"{self.host}:{self.stomp_port}"], **(stomp or {})}
+        self.websocket = {"listen": [f"{self.host}:{self.ws_port}"], **(websocket or {})}
         self.write_config()
 
     @property
@@ -74,8 +85,10 @@ class Gateway:
     def write_config(self):
         lines = ["[server]"]
         lines += [f"{k} = {toml_value(v)}" for k, v in self.server.items()]
-        lines += ["", "[mqtt]"]
-        lines += [f"{k} = {toml_value(v)}" for k, v in self.mqtt.items()]
+        for section, keys in (("mqtt", self.mqtt), ("stomp", self.stomp),
+                              ("websocket", self.websocket)):
+            lines += ["", f"[{section}]"]
+            lines += [f"{k} = {toml_value(v)}" for k, v in keys.items()]
         self.config_path.write_text("\n".join(lines) + "\n")
 
     def start(self):
@@ -145,6 +158,34 @@ class Gateway:
         return "--- switchyard log (tail) ---\n" + "\n".join(text[-lines:])
 
 
+STOMP_EXTERNAL = os.environ.get("STOMP_EXTERNAL", "").strip()
+STOMP_EXTERNAL_MQTT = os.environ.get("STOMP_EXTERNAL_MQTT", "").strip()
+
+
+def host_port(spec):
+    host, _, port = spec.rpartition(":")
+    return host or "127.0.0.1", int(port)
+
+
+class ExternalBroker:
+    """A broker that the tests do not start (STOMP_EXTERNAL): `host`, `stomp_port`,
+    `stomp_ws_url` (None without one), `port` (its MQTT port, None without
+    STOMP_EXTERNAL_MQTT). Configuration the tests ask for is ignored."""
+
+    external = True
+    backend = "external"
+
+    def __init__(self, spec, mqtt_spec):
+        stomp_spec, _, ws = spec.partition(",")
+        self.host, self.stomp_port = host_port(stomp_spec.strip())
+        self.stomp_ws_url = ws.strip() or None
+        self.mqtt_host, self.port = host_port(mqtt_spec) if mqtt_spec else (self.host, None)
+
+    @property
+    def address(self):
+        return (self.mqtt_host, self.port)
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request):
     return request.param
@@ -152,14 +193,16 @@ def backend(request):
 
 @pytest.fixture
 def make_gateway(backend, tmp_path):
-    """Factory: make_gateway(shards=N, server={...}, **mqtt_keys) starts a gateway with
-    those [mqtt] keys set; every gateway started is stopped (and checked) afterwards."""
+    """Factory: make_gateway(shards=N, server={...}, stomp={...}, websocket={...},
+    **mqtt_keys) starts a gateway with those keys set in their sections; every gateway
+    started is stopped (and checked) afterwards."""
     if not BINARY.exists():
         pytest.fail(f"no switchyard binary at {BINARY} (run `cargo build` or set SWITCHYARD_BIN)")
     started = []
 
-    def make(shards=SHARDS, server=None, **mqtt):
-        gw = Gateway(tmp_path / f"gw{len(started)}", backend, shards, mqtt, server or {})
+    def make(shards=SHARDS, server=None, stomp=None, websocket=None, **mqtt):
+        gw = Gateway(tmp_path / f"gw{len(started)}", backend, shards, mqtt, server or {},
+                     stomp, websocket)
         started.append(gw)
         return gw.start()
 
@@ -184,3 +227,44 @@ def gateway(make_gateway):
     """A gateway with the default limits, SWITCHYARD_SHARDS shards."""
     return make_gateway()
 
+
+
+if STOMP_EXTERNAL:
+    @pytest.fixture
+    def make_stomp_broker():
+        """make_stomp_broker(**config) -> the external broker (config ignored); every
+        client made is closed afterwards."""
+        yield lambda **config: ExternalBroker(STOMP_EXTERNAL, STOMP_EXTERNAL_MQTT)
+        support.close_all()
+else:
+    @pytest.fixture
+    def make_stomp_broker(make_gateway):
+        """make_stomp_broker(**config) -> make_gateway(**config): switchyard, once per
+        backend, started and listening on its STOMP and WebSocket ports too (the gateway
+        fixture waits for the MQTT port only)."""
+
+        def make(**config):
+            gw = make_gateway(**config)
+            wait_port(gw, gw.stomp_port)
+            wait_port(gw, gw.ws_port)
+            return gw
+
+        return make
+
+
+def wait_port(gw, port):
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        try:
+            with socket.create_connection((gw.host, port), timeout=0.2):
+                return
+        except OSError:
+            if time.monotonic() > deadline or not gw.running:
+                pytest.fail(f"switchyard is not listening on {port}\n" + gw.log_tail())
+            time.sleep(0.02)  # polling the port, not standing in for an event
+
+
+@pytest.fixture
+def stomp_broker(make_stomp_broker):
+    """The broker the STOMP tests talk to: a default switchyard gateway, or STOMP_EXTERNAL."""
+    return make_stomp_broker()

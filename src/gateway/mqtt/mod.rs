@@ -9,18 +9,17 @@ mod peer;
 use std::net::SocketAddr;
 use std::pin::pin;
 use std::rc::Rc;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use compio::buf::{BufResult, IntoInner, IoBufMut};
+use compio::buf::BufResult;
 use compio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use compio::net::TcpStream;
 use switchyard_mqtt::{ConnAck, Decoder, Packet, ReasonCode};
 
-use crate::core::shard::Shard;
+use crate::gateway::GatewayContext as MqttContext;
 use crate::server::outbox::{Outbox, until};
-use crate::server::worker::Shared;
+use crate::server::transport::{Framing, Transport, write_loop};
 pub use peer::MqttPeer;
 
 /// How long a new connection has to send CONNECT.
@@ -32,35 +31,6 @@ const CLOSE_GRACE: Duration = Duration::from_secs(5);
 const READ_MIN: usize = 256;
 /// Read size a busy connection grows to, doubling each time a read fills the buffer.
 const READ_MAX: usize = 64 * 1024;
-
-/// What every MQTT connection of a shard shares.
-pub struct MqttContext {
-    shard: Rc<Shard>,
-    shared: Arc<Shared>,
-    next_conn: std::cell::Cell<u64>,
-}
-
-impl MqttContext {
-    /// The context of one shard.
-    pub fn new(shard: Rc<Shard>, shared: Arc<Shared>) -> Self {
-        Self {
-            shard,
-            shared,
-            next_conn: std::cell::Cell::new(0),
-        }
-    }
-
-    /// The process-wide shared state.
-    pub fn shared(&self) -> &Arc<Shared> {
-        &self.shared
-    }
-
-    fn conn_id(&self) -> u64 {
-        let id = self.next_conn.get() + 1;
-        self.next_conn.set(id);
-        id
-    }
-}
 
 /// Whether to keep reading after a packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,11 +44,27 @@ enum Flow {
 
 /// Serves one accepted connection until it closes.
 pub async fn serve(stream: TcpStream, peer_addr: SocketAddr, ctx: Rc<MqttContext>) {
+    let transport = Transport::Tcp(stream.clone());
     let outbox = Rc::new(Outbox::new());
+    serve_on(transport, stream, Framing::Raw, outbox, peer_addr, ctx).await;
+}
+
+/// Serves MQTT over `transport` (TCP, or WebSocket after its handshake), writing
+/// through `outbox` to `stream` framed as `framing` says.
+pub(crate) async fn serve_on(
+    mut transport: Transport,
+    stream: TcpStream,
+    framing: Framing,
+    outbox: Rc<Outbox>,
+    peer_addr: SocketAddr,
+    ctx: Rc<MqttContext>,
+) {
     let writer = compio::runtime::spawn(write_loop(
-        stream.clone(),
+        stream,
         outbox.clone(),
         ctx.shard.clone(),
+        framing,
+        None,
     ));
     let mut conn = connect::Connection::new(ctx.clone(), outbox.clone(), ctx.conn_id());
     let mut decoder = Decoder::new(ctx.shared.config.mqtt.max_packet_size);
@@ -104,21 +90,19 @@ pub async fn serve(stream: TcpStream, peer_addr: SocketAddr, ctx: Rc<MqttContext
             Some(limit) => limit,
             None => Some(CONNECT_TIMEOUT),
         };
-        // compio reads into a buffer from its start: `uninit()` exposes only the spare
-        // capacity, so that a partial packet already in `buf` is kept.
         let offered = buf.capacity() - buf.len();
-        let spare = buf.uninit();
+        let unread = std::mem::take(&mut buf);
         let read = async {
             match timeout {
-                None => Ok((&stream).read(spare).await),
-                Some(timeout) => compio::time::timeout(timeout, (&stream).read(spare)).await,
+                None => Ok(transport.read(unread).await),
+                Some(timeout) => compio::time::timeout(timeout, transport.read(unread)).await,
             }
         };
         // Stop reading as soon as the server ends the connection (takeover, shutdown).
         let Some(read) = until(pin!(read), pin!(outbox.closed())).await else {
             break;
         };
-        let BufResult(result, returned) = match read {
+        let (result, returned) = match read {
             Ok(result) => result,
             Err(_elapsed) => {
                 tracing::debug!(%peer_addr, "keep-alive timeout");
@@ -126,7 +110,7 @@ pub async fn serve(stream: TcpStream, peer_addr: SocketAddr, ctx: Rc<MqttContext
                 break;
             }
         };
-        buf = returned.into_inner();
+        buf = returned;
         match result {
             Ok(0) | Err(_) => break,
             Ok(n) => {
@@ -170,22 +154,6 @@ pub async fn serve(stream: TcpStream, peer_addr: SocketAddr, ctx: Rc<MqttContext
     let _ = compio::time::timeout(CLOSE_GRACE, writer).await;
 }
 
-async fn write_loop(mut stream: TcpStream, outbox: Rc<Outbox>, shard: Rc<Shard>) {
-    let mut spare = BytesMut::new();
-    while let Some(buf) = outbox.next(spare).await {
-        let len = buf.len();
-        let BufResult(result, buf) = stream.write_all(buf).await;
-        if result.is_err() {
-            outbox.kill();
-            return;
-        }
-        crate::core::stats::ShardStats::add(&shard.stats().bytes_sent, len as u64);
-        spare = buf;
-    }
-    // Flush, then shut the write side so the client reads our last packet, not a reset.
-    let _ = stream.shutdown().await;
-}
-
 /// Answers a connection over `max_connections`: reads its CONNECT (briefly) to answer in
 /// its version with "server busy" / "server unavailable", then closes.
 pub async fn refuse_busy(mut stream: TcpStream) {
@@ -221,8 +189,9 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::core::shard::{Limits, SessionSlot};
+    use crate::core::shard::{Limits, SessionSlot, Shard};
     use crate::core::stats::Stats;
+    use crate::server::worker::Shared;
 
     /// What every idle connection holds (with its read buffer, its writer task and its
     /// session) is what the idle-connection benchmark measures; these sizes are the part
@@ -246,7 +215,7 @@ mod tests {
             let shard = Rc::new(Shard::new(0, vec![tx], limits, Arc::new(Stats::new(1))).unwrap());
             let ctx = Rc::new(MqttContext::new(shard.clone(), shared));
             let reader = serve(stream.clone(), addr, ctx);
-            let writer = write_loop(stream, Rc::new(Outbox::new()), shard);
+            let writer = write_loop(stream, Rc::new(Outbox::new()), shard, Framing::Raw, None);
             let sizes = [
                 ("connection task", size_of_val(&reader), 1536),
                 ("writer task", size_of_val(&writer), 768),

@@ -1,0 +1,646 @@
+//! One STOMP connection's protocol state and its frame handlers.
+
+use std::collections::HashMap;
+use std::pin::pin;
+use std::rc::Rc;
+use std::time::Duration;
+
+use bytestring::ByteString;
+use switchyard_stomp::{
+    AckMode, Command, ConnectedFrame, Decoder, ErrorFrame, Frame, Header, HeartBeat, ReceiptFrame,
+    Version, Versions,
+};
+
+use super::consumer::{Naming, StompConsumer, Subscription};
+use super::headers::message_from_send;
+use super::{Flow, error_frame};
+use crate::core::exchange::QueueName;
+use crate::core::mapping::{StompDestination, TOPIC_EXCHANGE};
+use crate::core::message::Origin;
+use crate::core::queue::{Consume, QueueConfig};
+use crate::core::shard::{QueueOp, QueueReply, Settle};
+use crate::gateway::GatewayContext;
+use crate::server::outbox::{Outbox, until};
+use crate::server::transport::AckOnWrite;
+
+/// The server's name in CONNECTED.
+const SERVER: &str = concat!("Switchyard/", env!("CARGO_PKG_VERSION"));
+/// Frames a transaction may hold before COMMIT.
+const MAX_TRANSACTION_FRAMES: usize = 10_000;
+
+/// Why a frame failed: the ERROR frame's `message` header and body.
+#[derive(Debug)]
+struct Failure {
+    message: &'static str,
+    detail: String,
+}
+
+fn failure(message: &'static str, detail: impl Into<String>) -> Failure {
+    Failure {
+        message,
+        detail: detail.into(),
+    }
+}
+
+/// A connection after CONNECTED.
+struct Connected {
+    version: Version,
+    /// How long the client may stay silent (twice its heart-beat interval).
+    silence: Option<Duration>,
+}
+
+/// One STOMP connection's protocol state.
+pub(super) struct Connection {
+    ctx: Rc<GatewayContext>,
+    outbox: Rc<Outbox>,
+    consumer: Rc<StompConsumer>,
+    consumer_key: Option<u64>,
+    id: u64,
+    connected: Option<Connected>,
+    transactions: HashMap<ByteString, Vec<Frame>>,
+    /// `/temp-queue/{name}` -> the queue created for it.
+    temp_queues: HashMap<ByteString, QueueName>,
+}
+
+impl Connection {
+    pub(super) fn new(
+        ctx: Rc<GatewayContext>,
+        outbox: Rc<Outbox>,
+        auto: Rc<AckOnWrite>,
+        id: u64,
+    ) -> Self {
+        let consumer = Rc::new(StompConsumer::new(outbox.clone(), ctx.shard.clone(), auto));
+        Self {
+            ctx,
+            outbox,
+            consumer,
+            consumer_key: None,
+            id,
+            connected: None,
+            transactions: HashMap::new(),
+            temp_queues: HashMap::new(),
+        }
+    }
+
+    /// How long to wait for the next bytes: `None` before CONNECT (the caller's connect
+    /// timeout), `Some(None)` for no limit.
+    pub(super) fn read_timeout(&self) -> Option<Option<Duration>> {
+        self.connected.as_ref().map(|c| c.silence)
+    }
+
+    fn version(&self) -> Version {
+        self.connected.as_ref().map_or(Version::V1_0, |c| c.version)
+    }
+
+    /// Sends an ERROR frame and closes the connection.
+    pub(super) fn fail(&self, message: &str, detail: &str, receipt: Option<&str>) {
+        error_frame(&self.outbox, self.version(), message, detail, receipt);
+        self.outbox.close();
+    }
+
+    /// Handles one frame.
+    pub(super) async fn handle(&mut self, frame: Frame, decoder: &mut Decoder) -> Flow {
+        let receipt = frame.header("receipt").cloned();
+        let result = match self.connected.as_ref().map(|c| c.version) {
+            None => match frame.command {
+                Command::Connect | Command::Stomp => Box::pin(self.connect(&frame, decoder)).await,
+                other => Err(failure("not connected", format!("{other} before CONNECT"))),
+            },
+            Some(version) => match frame.validate(version) {
+                Err(e) => Err(failure(e.message(), e.to_string())),
+                Ok(()) => Box::pin(self.dispatch(frame)).await,
+            },
+        };
+        match result {
+            Ok(flow) => {
+                if let Some(receipt) = receipt
+                    && self.connected.is_some()
+                {
+                    let version = self.version();
+                    self.outbox.push(|buf| {
+                        ReceiptFrame {
+                            receipt_id: &receipt,
+                        }
+                        .encode(version, buf)
+                    });
+                }
+                if flow == Flow::Close {
+                    self.outbox.close();
+                }
+                flow
+            }
+            Err(f) => {
+                self.fail(f.message, &f.detail, receipt.as_deref());
+                Flow::Close
+            }
+        }
+    }
+
+    async fn dispatch(&mut self, frame: Frame) -> Result<Flow, Failure> {
+        match frame.command {
+            Command::Send => {
+                if let Some(tx) = frame.header("transaction").cloned() {
+                    return self.buffer(tx, frame);
+                }
+                self.send(frame).await?;
+            }
+            Command::Ack | Command::Nack => {
+                if let Some(tx) = frame.header("transaction").cloned() {
+                    return self.buffer(tx, frame);
+                }
+                self.settle(&frame)?;
+            }
+            Command::Subscribe => self.subscribe(&frame).await?,
+            Command::Unsubscribe => self.unsubscribe(&frame).await?,
+            Command::Begin => {
+                let tx = required(&frame, "transaction")?;
+                if self.transactions.contains_key(&tx) {
+                    return Err(failure(
+                        "transaction already active",
+                        format!("transaction {tx} is already active"),
+                    ));
+                }
+                self.transactions.insert(tx, Vec::new());
+            }
+            Command::Commit => {
+                let tx = required(&frame, "transaction")?;
+                let frames = self
+                    .transactions
+                    .remove(&tx)
+                    .ok_or_else(|| unknown_tx(&tx))?;
+                for frame in frames {
+                    match frame.command {
+                        Command::Send => self.send(frame).await?,
+                        _ => self.settle(&frame)?,
+                    }
+                }
+            }
+            Command::Abort => {
+                let tx = required(&frame, "transaction")?;
+                self.transactions
+                    .remove(&tx)
+                    .ok_or_else(|| unknown_tx(&tx))?;
+            }
+            Command::Disconnect => return Ok(Flow::Close),
+            Command::Connect | Command::Stomp => {
+                return Err(failure("already connected", "a second CONNECT"));
+            }
+            other => {
+                return Err(failure(
+                    "unexpected frame",
+                    format!("{other} is a server frame"),
+                ));
+            }
+        }
+        Ok(Flow::Continue)
+    }
+
+    fn buffer(&mut self, tx: ByteString, frame: Frame) -> Result<Flow, Failure> {
+        let frames = self
+            .transactions
+            .get_mut(&tx)
+            .ok_or_else(|| unknown_tx(&tx))?;
+        if frames.len() >= MAX_TRANSACTION_FRAMES {
+            return Err(failure(
+                "transaction too large",
+                format!("at most {MAX_TRANSACTION_FRAMES} frames per transaction"),
+            ));
+        }
+        frames.push(frame);
+        Ok(Flow::Continue)
+    }
+
+    // ---- CONNECT ----------------------------------------------------------------------
+
+    async fn connect(&mut self, frame: &Frame, decoder: &mut Decoder) -> Result<Flow, Failure> {
+        let accept = frame.header("accept-version").map(|v| &**v);
+        let Some(version) = Versions::ALL.negotiate(accept) else {
+            let headers = [Header::from_static(
+                "version",
+                Versions::ALL.as_header_value(),
+            )];
+            let error = ErrorFrame {
+                message: "Supported protocol versions are 1.0,1.1,1.2",
+                receipt_id: None,
+                content_type: Some("text/plain"),
+                headers: &headers,
+                body: b"accept-version names no version this server speaks",
+            };
+            self.outbox.push(|buf| error.encode(Version::V1_0, buf));
+            self.outbox.close();
+            return Ok(Flow::Close);
+        };
+        // The host header names the virtual host, as RabbitMQ reads it; this server has
+        // "/", which an absent header means too.
+        if let Some(host) = frame.header("host")
+            && &**host != "/"
+        {
+            return Err(failure(
+                "Virtual host access denied",
+                format!("no virtual host '{host}'; this server has '/'"),
+            ));
+        }
+        let config = &self.ctx.shared.config;
+        match (frame.header("login"), frame.header("passcode")) {
+            (None, _) if config.mqtt.allow_anonymous => {}
+            (Some(login), Some(passcode)) if &**login == "guest" && &**passcode == "guest" => {}
+            (login, _) => {
+                return Err(failure(
+                    "Bad CONNECT",
+                    format!("Access refused for user '{}'", login.map_or("", |l| &**l)),
+                ));
+            }
+        }
+        let client = frame
+            .heart_beat()
+            .map_err(|e| failure(e.message(), e.to_string()))?;
+        let ms = config.stomp.heartbeat_ms;
+        let server = HeartBeat::new(ms, ms);
+        let intervals = if version == Version::V1_0 {
+            HeartBeat::negotiate(HeartBeat::NONE, HeartBeat::NONE)
+        } else {
+            HeartBeat::negotiate(client, server)
+        };
+        let session = format!("session-{}-{}", self.ctx.shard.id(), self.id);
+        let connected = ConnectedFrame {
+            version,
+            heart_beat: (version != Version::V1_0).then_some(server),
+            session: Some(&session),
+            server: Some(SERVER),
+        };
+        self.outbox.push(|buf| connected.encode(buf));
+        decoder.set_version(version);
+        self.consumer.version.set(version);
+        self.consumer_key = Some(self.ctx.shard.register_consumer(self.consumer.clone()));
+        if let Some(every) = intervals.server_to_client {
+            compio::runtime::spawn(send_heart_beats(self.outbox.clone(), every)).detach();
+        }
+        self.connected = Some(Connected {
+            version,
+            silence: intervals.client_to_server.map(|d| d * 2),
+        });
+        Ok(Flow::Continue)
+    }
+
+    // ---- SEND -------------------------------------------------------------------------
+
+    async fn send(&mut self, mut frame: Frame) -> Result<(), Failure> {
+        let destination = required(&frame, "destination")?;
+        let parsed = StompDestination::parse(&destination)
+            .map_err(|e| failure("Unknown destination", format!("'{destination}': {e}")))?;
+        // A reply-to naming a temp queue gets that queue, and the header its real name.
+        if let Some(reply_to) = frame.header("reply-to").cloned()
+            && let Ok(StompDestination::TempQueue(name)) = StompDestination::parse(&reply_to)
+        {
+            let queue = self.temp_queue(&reply_to, &name).await?;
+            frame.headers.remove("reply-to");
+            frame
+                .headers
+                .push("reply-to", format!("/reply-queue/{queue}"));
+        }
+        let (exchange, key) = match &parsed {
+            StompDestination::TempQueue(name) => {
+                let queue = self.temp_queue(&destination, name).await?;
+                (String::new(), queue.as_str().to_owned())
+            }
+            other => {
+                let Some((exchange, key)) = other.publish_target() else {
+                    return Err(failure("Unknown destination", destination.to_string()));
+                };
+                (exchange.to_owned(), key.to_owned())
+            }
+        };
+        if let StompDestination::Queue(name) = &parsed {
+            self.declare(name, durable_queue()).await?;
+        }
+        let origin = Origin {
+            shard: self.ctx.shard.id(),
+            session: 0,
+        };
+        let message = message_from_send(&frame, key.as_str().into(), origin);
+        let out = self
+            .ctx
+            .shard
+            .publish_to_exchange(&exchange, &key, message)
+            .map_err(|e| failure("Cannot publish", format!("{destination}: {e}")))?;
+        for (shard, msg) in out {
+            self.ctx.shard.send(shard, msg).await;
+        }
+        Ok(())
+    }
+
+    /// The queue behind `/temp-queue/{name}` of this connection, created on first use
+    /// with a subscription that delivers its messages here.
+    async fn temp_queue(&mut self, destination: &str, name: &str) -> Result<QueueName, Failure> {
+        if let Some(queue) = self.temp_queues.get(name) {
+            return Ok(queue.clone());
+        }
+        let queue = self.ctx.shard.local_queue_name("amq.gen-");
+        self.declare(queue.as_str(), private_queue()).await?;
+        let sub = Subscription {
+            id: destination.into(),
+            naming: Naming::Fixed(destination.into()),
+            ack: AckMode::Auto,
+            queue: queue.clone(),
+            owns_queue: true,
+        };
+        self.consume(sub, None, false).await?;
+        self.temp_queues.insert(name.into(), queue.clone());
+        Ok(queue)
+    }
+
+    // ---- SUBSCRIBE / UNSUBSCRIBE --------------------------------------------------------
+
+    async fn subscribe(&mut self, frame: &Frame) -> Result<(), Failure> {
+        let destination = required(frame, "destination")?;
+        // STOMP 1.0 allows SUBSCRIBE without id: the destination names it.
+        let id = frame
+            .header("id")
+            .cloned()
+            .unwrap_or_else(|| destination.clone());
+        let ack = frame
+            .ack_mode()
+            .map_err(|e| failure(e.message(), e.to_string()))?;
+        let prefetch =
+            match frame.header("prefetch-count") {
+                None => None,
+                Some(v) => Some(v.trim().parse::<u32>().map_err(|_| {
+                    failure("Invalid prefetch-count", format!("'{v}' is not a count"))
+                })?),
+            };
+        if self.subscription_by_id(&id).is_some() {
+            return Err(failure(
+                "Duplicated subscription identifier",
+                format!("a subscription with id '{id}' already exists"),
+            ));
+        }
+        let durable = flag(frame, "durable") || flag(frame, "persistent");
+        let parsed = StompDestination::parse(&destination)
+            .map_err(|e| failure("Unknown destination", format!("'{destination}': {e}")))?;
+        let (queue, naming, owns_queue) = match &parsed {
+            StompDestination::Topic(key) if durable => {
+                let name = frame
+                    .header("x-queue-name")
+                    .map_or_else(|| format!("stomp-subscription-{id}"), |n| n.to_string());
+                let queue: QueueName = name.as_str().into();
+                self.declare(queue.as_str(), durable_queue()).await?;
+                self.bind(TOPIC_EXCHANGE, queue.as_str(), key).await?;
+                (queue, Naming::Topic, false)
+            }
+            StompDestination::Topic(key) => {
+                let queue = self.ctx.shard.local_queue_name("stomp-subscription-");
+                self.declare(queue.as_str(), private_queue()).await?;
+                self.bind(TOPIC_EXCHANGE, queue.as_str(), key).await?;
+                (queue, Naming::Topic, true)
+            }
+            StompDestination::Exchange { name, routing_key } => {
+                let queue = self.ctx.shard.local_queue_name("stomp-subscription-");
+                self.declare(queue.as_str(), private_queue()).await?;
+                self.bind(name, queue.as_str(), routing_key.as_deref().unwrap_or(""))
+                    .await?;
+                (queue, Naming::Fixed(destination.clone()), true)
+            }
+            StompDestination::Queue(name) => {
+                let queue: QueueName = name.as_ref().into();
+                self.declare(queue.as_str(), durable_queue()).await?;
+                (queue, Naming::Fixed(destination.clone()), false)
+            }
+            StompDestination::AmqQueue(name) | StompDestination::ReplyQueue(name) => {
+                let queue: QueueName = name.as_ref().into();
+                match self
+                    .ctx
+                    .shard
+                    .queue_op(queue.clone(), QueueOp::Exists)
+                    .await
+                {
+                    QueueReply::Done(_) => {}
+                    _ => {
+                        return Err(failure(
+                            "not_found",
+                            format!("NOT_FOUND - no queue '{name}' in vhost '/'"),
+                        ));
+                    }
+                }
+                (queue, Naming::Fixed(destination.clone()), false)
+            }
+            StompDestination::TempQueue(name) => {
+                let queue = self.temp_queue(&destination, name).await?;
+                (queue, Naming::Fixed(destination.clone()), true)
+            }
+        };
+        let sub = Subscription {
+            id,
+            naming,
+            ack,
+            queue,
+            owns_queue,
+        };
+        self.consume(sub, prefetch, false).await
+    }
+
+    /// Starts consuming from `sub.queue` into this connection.
+    async fn consume(
+        &mut self,
+        sub: Subscription,
+        prefetch: Option<u32>,
+        exclusive: bool,
+    ) -> Result<(), Failure> {
+        let key = self
+            .consumer_key
+            .ok_or_else(|| failure("not connected", "SUBSCRIBE before CONNECT"))?;
+        let tag: ByteString =
+            format!("stomp-{}-{}-{}", self.ctx.shard.id(), self.id, sub.id).into();
+        let mut consume = Consume::new(&tag);
+        consume.prefetch = prefetch.unwrap_or(self.ctx.shared.config.stomp.default_prefetch);
+        consume.exclusive = exclusive;
+        let queue = sub.queue.clone();
+        self.consumer
+            .subscriptions
+            .borrow_mut()
+            .insert(tag.clone(), sub);
+        let op = QueueOp::Consume {
+            consume,
+            shard: self.ctx.shard.id(),
+            key,
+        };
+        match self.ctx.shard.queue_op(queue, op).await {
+            QueueReply::Failed(e) => {
+                self.consumer.subscriptions.borrow_mut().remove(&tag);
+                Err(failure("Cannot subscribe", e.to_string()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    async fn unsubscribe(&mut self, frame: &Frame) -> Result<(), Failure> {
+        let id = match frame.header("id") {
+            Some(id) => id.clone(),
+            None => required(frame, "destination")?,
+        };
+        let Some((tag, sub)) = self.subscription_by_id(&id) else {
+            return Err(failure(
+                "No such subscription",
+                format!("no subscription with id '{id}'"),
+            ));
+        };
+        // A durable subscription's queue goes only when UNSUBSCRIBE says durable too.
+        let forget = sub.owns_queue || flag(frame, "durable") || flag(frame, "persistent");
+        self.end_subscription(&tag, &sub, forget).await;
+        Ok(())
+    }
+
+    fn subscription_by_id(&self, id: &str) -> Option<(ByteString, Subscription)> {
+        self.consumer
+            .subscriptions
+            .borrow()
+            .iter()
+            .find(|(_, s)| &*s.id == id)
+            .map(|(t, s)| (t.clone(), s.clone()))
+    }
+
+    /// Cancels a subscription (its unacknowledged messages go back to the queue) and
+    /// deletes its queue if `delete`.
+    async fn end_subscription(&mut self, tag: &ByteString, sub: &Subscription, delete: bool) {
+        self.consumer.subscriptions.borrow_mut().remove(tag);
+        self.consumer
+            .unacked
+            .borrow_mut()
+            .retain(|_, p| p.tag != *tag);
+        let shard = self.ctx.shard.clone();
+        let cancel = QueueOp::Cancel {
+            tag: tag.clone(),
+            requeue: true,
+        };
+        shard.queue_op(sub.queue.clone(), cancel).await;
+        if delete {
+            let op = QueueOp::Delete {
+                if_unused: false,
+                if_empty: false,
+            };
+            shard.queue_op(sub.queue.clone(), op).await;
+        }
+    }
+
+    // ---- ACK / NACK -------------------------------------------------------------------
+
+    fn settle(&mut self, frame: &Frame) -> Result<(), Failure> {
+        let id = match self.version() {
+            Version::V1_2 => required(frame, "id")?,
+            _ => required(frame, "message-id")?,
+        };
+        let settled = id
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .and_then(|n| self.consumer.take_settled(n))
+            .ok_or_else(|| {
+                failure(
+                    "Unknown message",
+                    format!("no message '{id}' awaits an acknowledgement"),
+                )
+            })?;
+        let how = match frame.command {
+            Command::Ack => Settle::Ack,
+            // NACK requeues, as RabbitMQ does, unless told `requeue:false`.
+            _ => Settle::Reject {
+                requeue: frame.header("requeue").is_none_or(|v| &**v != "false"),
+            },
+        };
+        for pending in settled {
+            self.ctx.shard.settle(pending.queue, pending.id, how);
+        }
+        Ok(())
+    }
+
+    // ---- queues -----------------------------------------------------------------------
+
+    async fn declare(&self, queue: &str, config: QueueConfig) -> Result<(), Failure> {
+        match self
+            .ctx
+            .shard
+            .queue_op(queue.into(), QueueOp::Declare(config))
+            .await
+        {
+            QueueReply::Failed(e) => Err(failure("Cannot declare queue", e.to_string())),
+            _ => Ok(()),
+        }
+    }
+
+    async fn bind(&self, exchange: &str, queue: &str, key: &str) -> Result<(), Failure> {
+        self.ctx
+            .shard
+            .bind_queue(exchange, queue, key)
+            .await
+            .map_err(|e| failure("Cannot subscribe", e.to_string()))
+    }
+
+    /// The connection is over: its subscriptions end (unacknowledged messages back to
+    /// their queues, redelivered; private queues deleted) and transactions are dropped.
+    pub(super) async fn finish(&mut self) {
+        let subs: Vec<_> = self
+            .consumer
+            .subscriptions
+            .borrow()
+            .iter()
+            .map(|(t, s)| (t.clone(), s.clone()))
+            .collect();
+        for (tag, sub) in subs {
+            let delete = sub.owns_queue;
+            self.end_subscription(&tag, &sub, delete).await;
+        }
+        if let Some(key) = self.consumer_key.take() {
+            self.ctx.shard.unregister_consumer(key);
+        }
+        self.transactions.clear();
+    }
+}
+
+fn required(frame: &Frame, name: &'static str) -> Result<ByteString, Failure> {
+    frame.header(name).cloned().ok_or_else(|| {
+        failure(
+            "missing header",
+            format!("{} frame needs a '{name}' header", frame.command),
+        )
+    })
+}
+
+fn unknown_tx(tx: &str) -> Failure {
+    failure(
+        "Invalid transaction",
+        format!("transaction '{tx}' is not active"),
+    )
+}
+
+fn flag(frame: &Frame, name: &str) -> bool {
+    frame.header(name).is_some_and(|v| &**v == "true")
+}
+
+/// `/queue/` queues: durable, shared, kept (as RabbitMQ's STOMP plugin declares them).
+fn durable_queue() -> QueueConfig {
+    QueueConfig {
+        durable: true,
+        ..QueueConfig::default()
+    }
+}
+
+/// A subscription's or a reply's own queue: gone with the subscription.
+fn private_queue() -> QueueConfig {
+    QueueConfig {
+        exclusive: true,
+        auto_delete: true,
+        ..QueueConfig::default()
+    }
+}
+
+/// Sends an EOL every `every` until the connection closes.
+async fn send_heart_beats(outbox: Rc<Outbox>, every: Duration) {
+    loop {
+        let tick = compio::time::sleep(every);
+        if until(pin!(tick), pin!(outbox.closed())).await.is_none() {
+            return;
+        }
+        if outbox.push(|buf| buf.extend_from_slice(b"\n")).is_none() {
+            return;
+        }
+    }
+}

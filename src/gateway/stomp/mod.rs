@@ -1,0 +1,187 @@
+//! The STOMP gateway: STOMP 1.0, 1.1 and 1.2 clients on the routing core, with
+//! destinations named as RabbitMQ's STOMP plugin names them (`/topic/`, `/queue/`,
+//! `/exchange/`, `/amq/queue/`, `/temp-queue/`).
+//!
+//! One task per connection reads and decodes frames and turns them into core
+//! operations; a writer task flushes the connection's outbox and, once a write is done,
+//! acknowledges the `ack:auto` deliveries it carried, so that what waits for a slow
+//! socket stays within the subscription's prefetch.
+
+mod connection;
+mod consumer;
+mod headers;
+
+use std::net::SocketAddr;
+use std::pin::pin;
+use std::rc::Rc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use compio::io::{AsyncWrite, AsyncWriteExt};
+use compio::net::TcpStream;
+use switchyard_stomp::{Decoder, ErrorFrame, Item, Limits, Version};
+
+use crate::gateway::GatewayContext;
+use crate::server::outbox::{Outbox, until};
+use crate::server::transport::{AckOnWrite, Framing, Transport, write_loop};
+use connection::Connection;
+
+/// How long a new connection has to send CONNECT.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a closing connection may take to flush what it was sent.
+const CLOSE_GRACE: Duration = Duration::from_secs(5);
+/// Read size of a quiet connection.
+const READ_MIN: usize = 256;
+/// Read size a busy connection grows to.
+const READ_MAX: usize = 64 * 1024;
+
+/// Whether to keep reading after a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    Continue,
+    Close,
+}
+
+/// The decoder limits the configuration asks for.
+fn limits(ctx: &GatewayContext) -> Limits {
+    let c = &ctx.shared.config.stomp;
+    Limits::DEFAULT
+        .with_max_frame_size(c.max_frame_size)
+        .with_max_body_size(c.max_frame_size)
+        .with_max_headers(c.max_headers)
+        .with_max_header_line(c.max_header_length)
+}
+
+/// Serves one accepted STOMP connection until it closes.
+pub async fn serve(stream: TcpStream, peer_addr: SocketAddr, ctx: Rc<GatewayContext>) {
+    let transport = Transport::Tcp(stream.clone());
+    let outbox = Rc::new(Outbox::new());
+    serve_on(transport, stream, Framing::Raw, outbox, peer_addr, ctx).await;
+}
+
+/// Serves STOMP over `transport` (TCP, or WebSocket after its handshake), writing
+/// through `outbox` to `stream` framed as `framing` says.
+pub(crate) async fn serve_on(
+    mut transport: Transport,
+    stream: TcpStream,
+    framing: Framing,
+    outbox: Rc<Outbox>,
+    peer_addr: SocketAddr,
+    ctx: Rc<GatewayContext>,
+) {
+    let auto_acks = Rc::new(AckOnWrite::default());
+    let writer = compio::runtime::spawn(write_loop(
+        stream,
+        outbox.clone(),
+        ctx.shard.clone(),
+        framing,
+        Some(auto_acks.clone()),
+    ));
+    let mut conn = Connection::new(ctx.clone(), outbox.clone(), auto_acks, ctx.conn_id());
+    let mut decoder = Decoder::new(limits(&ctx));
+    let mut buf = BytesMut::new();
+    let mut read_size = READ_MIN;
+    'read: loop {
+        if buf.capacity() - buf.len() < read_size / 2 {
+            buf.reserve(read_size);
+        }
+        let timeout = conn.read_timeout().unwrap_or(Some(CONNECT_TIMEOUT));
+        let offered = buf.capacity() - buf.len();
+        let unread = std::mem::take(&mut buf);
+        let read = async {
+            match timeout {
+                None => Ok(transport.read(unread).await),
+                Some(timeout) => compio::time::timeout(timeout, transport.read(unread)).await,
+            }
+        };
+        let Some(read) = until(pin!(read), pin!(outbox.closed())).await else {
+            break;
+        };
+        let (result, returned) = match read {
+            Ok(result) => result,
+            Err(_elapsed) => {
+                tracing::debug!(%peer_addr, "STOMP client silent past its heart-beat");
+                break;
+            }
+        };
+        buf = returned;
+        match result {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                crate::core::stats::ShardStats::add(&ctx.shard.stats().bytes_received, n as u64);
+                read_size = if n >= offered {
+                    (read_size * 2).min(READ_MAX)
+                } else if n < offered / 4 {
+                    READ_MIN
+                } else {
+                    read_size
+                };
+            }
+        }
+        loop {
+            if outbox.is_dead() {
+                break 'read;
+            }
+            match decoder.decode(&mut buf) {
+                Ok(Some(Item::HeartBeat)) => {}
+                Ok(Some(Item::Frame(frame))) => {
+                    if conn.handle(frame, &mut decoder).await == Flow::Close {
+                        break 'read;
+                    }
+                }
+                Ok(None) => break,
+                Err(error) => {
+                    tracing::debug!(%peer_addr, %error, "malformed STOMP frame");
+                    conn.fail(error.message(), &error.to_string(), None);
+                    break 'read;
+                }
+            }
+        }
+    }
+    Box::pin(conn.finish()).await;
+    outbox.close();
+    let _ = compio::time::timeout(CLOSE_GRACE, writer).await;
+}
+
+/// Sends an ERROR frame (the connection closes after it).
+fn error_frame(
+    outbox: &Outbox,
+    version: Version,
+    message: &str,
+    detail: &str,
+    receipt: Option<&str>,
+) {
+    let frame = ErrorFrame {
+        message,
+        receipt_id: receipt,
+        content_type: Some("text/plain"),
+        headers: &[],
+        body: detail.as_bytes(),
+    };
+    outbox.push(|buf| {
+        if frame.encode(version, buf).is_err() {
+            // A message with a line break in 1.0: say it without the detail.
+            let plain = ErrorFrame {
+                message: "error",
+                ..frame
+            };
+            let _ = plain.encode(version, buf);
+        }
+    });
+}
+
+/// Answers a connection over `max_connections` with an ERROR frame, then closes.
+pub async fn refuse_busy(mut stream: TcpStream) {
+    let mut out = BytesMut::new();
+    let frame = ErrorFrame {
+        message: "server busy",
+        receipt_id: None,
+        content_type: Some("text/plain"),
+        headers: &[],
+        body: b"too many connections; try again later",
+    };
+    if frame.encode(Version::V1_0, &mut out).is_ok() {
+        let _ = stream.write_all(out).await;
+    }
+    let _ = stream.shutdown().await;
+}
