@@ -5,14 +5,17 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::num::NonZeroU16;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Instant;
 
+use bytes::BytesMut;
 use bytestring::ByteString;
 use switchyard_mqtt::{
     Ack, Disconnect, Packet, PacketId, Protocol, Publish, PublishProperties, QoS, ReasonCode,
     TopicName,
 };
 
+use crate::core::message::Message;
 use crate::core::session::Delivery;
 use crate::core::shard::Peer;
 use crate::server::outbox::Outbox;
@@ -81,6 +84,123 @@ impl MqttPeer {
     }
 }
 
+/// The PUBLISH last encoded on this shard: a fan-out encodes a message once per
+/// (version, QoS, retain) and copies the bytes to each subscriber, patching the packet
+/// identifier.
+struct Encoded {
+    message: Arc<Message>,
+    protocol: Protocol,
+    qos: QoS,
+    retain: bool,
+    bytes: BytesMut,
+    /// Where the packet identifier sits in `bytes` (QoS 1 and 2).
+    packet_id_at: Option<usize>,
+}
+
+thread_local! {
+    static LAST_ENCODED: RefCell<Option<Encoded>> = const { RefCell::new(None) };
+}
+
+/// Where a PUBLISH's packet identifier is: after the fixed header and the topic.
+fn packet_id_offset(bytes: &[u8]) -> Option<usize> {
+    let mut at = 1;
+    loop {
+        let b = *bytes.get(at)?;
+        at += 1;
+        if b & 0x80 == 0 {
+            break;
+        }
+    }
+    let len = u16::from_be_bytes([*bytes.get(at)?, *bytes.get(at + 1)?]);
+    Some(at + 2 + usize::from(len))
+}
+
+impl MqttPeer {
+    /// Sends a delivery whose bytes are the same for every subscriber of this version,
+    /// QoS and retain flag (no alias, no subscription identifier, no expiry countdown):
+    /// encoded once per fan-out. `None` when it is not such a delivery.
+    fn send_shared(&self, delivery: &Delivery, packet_id: Option<PacketId>) -> Option<bool> {
+        let message = &delivery.message;
+        let v5 = self.protocol == Protocol::V5;
+        if v5
+            && (self.aliases.borrow().maximum > 0
+                || !delivery.subscription_ids.is_empty()
+                || message.properties.message_expiry_interval.is_some())
+        {
+            return None;
+        }
+        LAST_ENCODED.with(|last| {
+            let mut last = last.borrow_mut();
+            let hit = last.as_ref().is_some_and(|e| {
+                Arc::ptr_eq(&e.message, message)
+                    && e.protocol == self.protocol
+                    && e.qos == delivery.qos
+                    && e.retain == delivery.retain
+            });
+            if !hit {
+                let topic = TopicName::new(message.topic.clone()).ok()?;
+                let mut publish = Publish::new(topic, delivery.qos, message.payload.clone());
+                publish.retain = delivery.retain;
+                // A placeholder, patched per subscriber.
+                publish.packet_id = packet_id;
+                if v5 {
+                    publish.properties = publish_properties(message, None, None, Vec::new()).into();
+                }
+                let mut bytes = BytesMut::new();
+                Packet::Publish(publish)
+                    .encode(self.protocol, &mut bytes)
+                    .ok()?;
+                let packet_id_at = packet_id.and_then(|_| packet_id_offset(&bytes));
+                *last = Some(Encoded {
+                    message: message.clone(),
+                    protocol: self.protocol,
+                    qos: delivery.qos,
+                    retain: delivery.retain,
+                    bytes,
+                    packet_id_at,
+                });
+            }
+            let encoded = last.as_ref()?;
+            if encoded.bytes.len() > self.max_packet_size {
+                return Some(false);
+            }
+            let pushed = self.outbox.push(|buf| {
+                let start = buf.len();
+                buf.extend_from_slice(&encoded.bytes);
+                if let (Some(at), Some(id)) = (encoded.packet_id_at, packet_id)
+                    && let Some(slot) = buf.get_mut(start + at..start + at + 2)
+                {
+                    slot.copy_from_slice(&id.get().to_be_bytes());
+                }
+            });
+            Some(pushed.is_some())
+        })
+    }
+}
+
+/// The MQTT 5 properties a message goes out with.
+fn publish_properties(
+    message: &Message,
+    expiry: Option<std::num::NonZeroU32>,
+    topic_alias: Option<NonZeroU16>,
+    subscription_identifiers: Vec<std::num::NonZeroU32>,
+) -> PublishProperties {
+    let p = &message.properties;
+    PublishProperties {
+        payload_format_indicator: p.payload_format,
+        message_expiry_interval: expiry.map(|e| e.get()),
+        topic_alias,
+        response_topic: p
+            .response_topic
+            .clone()
+            .and_then(|t| TopicName::new(t).ok()),
+        correlation_data: p.correlation_data.clone(),
+        user_properties: p.user_properties.clone(),
+        subscription_identifiers,
+        content_type: p.content_type.clone(),
+    }
+}
+
 impl Peer for MqttPeer {
     fn send_publish(&self, delivery: &Delivery, packet_id: Option<PacketId>, dup: bool) -> bool {
         let message = &delivery.message;
@@ -90,6 +210,9 @@ impl Peer for MqttPeer {
         if delivery.qos == QoS::AtMostOnce && self.outbox.backlog() >= self.max_outbound_bytes {
             return false;
         }
+        if !dup && let Some(sent) = self.send_shared(delivery, packet_id) {
+            return sent;
+        }
         let Ok(topic) = TopicName::new(message.topic.clone()) else {
             return false;
         };
@@ -98,25 +221,12 @@ impl Peer for MqttPeer {
         publish.dup = dup && packet_id.is_some();
         publish.retain = delivery.retain;
         if self.protocol == Protocol::V5 {
-            let p = &message.properties;
             let (known, topic_alias) = self.alias_for(&message.topic);
             if known {
                 publish.topic = TopicName::empty();
             }
-            publish.properties = PublishProperties {
-                payload_format_indicator: p.payload_format,
-                message_expiry_interval: expiry.map(|e| e.get()),
-                topic_alias,
-                response_topic: p
-                    .response_topic
-                    .clone()
-                    .and_then(|t| TopicName::new(t).ok()),
-                correlation_data: p.correlation_data.clone(),
-                user_properties: p.user_properties.clone(),
-                subscription_identifiers: delivery.subscription_ids.clone(),
-                content_type: p.content_type.clone(),
-            }
-            .into();
+            let ids = delivery.subscription_ids.clone();
+            publish.properties = publish_properties(message, expiry, topic_alias, ids).into();
         }
         self.send(&Packet::Publish(publish))
     }
