@@ -173,7 +173,6 @@ class ExternalBroker:
     STOMP_EXTERNAL_MQTT). Configuration the tests ask for is ignored."""
 
     external = True
-    backend = "external"
 
     def __init__(self, spec, mqtt_spec):
         stomp_spec, _, ws = spec.partition(",")

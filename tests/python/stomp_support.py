@@ -28,7 +28,6 @@ Written against stomp.py 8.x. What it does that a test must know:
 """
 
 import itertools
-import os
 import queue
 import socket
 import threading
@@ -40,10 +39,9 @@ import stomp
 import websocket
 
 import support
-from support import ABSENCE, TIMEOUT, uid, wait_until  # noqa: F401 - re-exported
+from support import ABSENCE, TIMEOUT, uid
 
 VERSIONS = ["1.0", "1.1", "1.2"]
-EXTERNAL = bool(os.environ.get("STOMP_EXTERNAL", "").strip())
 WS_SUBPROTOCOL = "v12.stomp"
 
 _receipts = itertools.count(1)

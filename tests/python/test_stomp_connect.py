@@ -7,7 +7,7 @@ import time
 import pytest
 
 from stomp_support import (ABSENCE, VERSIONS, Client, closes_after_error, frame, is_external,
-                           only_switchyard, raw, uid)
+                           raw, uid)
 
 over = pytest.mark.parametrize("transport", ["tcp", "ws"])
 versions = pytest.mark.parametrize("version", VERSIONS)

@@ -7,7 +7,8 @@ import pytest
 import websocket
 
 from stomp_support import (VERSIONS, Client, bodies, closes_after_error, frame, is_external,
-                           raw, uid, wait_until)
+                           raw, uid)
+from support import wait_until
 
 over = pytest.mark.parametrize("transport", ["tcp", "ws"])
 versions = pytest.mark.parametrize("version", VERSIONS)
