@@ -90,10 +90,17 @@ pub async fn serve(mut stream: TcpStream, peer_addr: SocketAddr, ctx: Rc<Gateway
     );
     let transport = Transport::WebSocket(Box::new(reader));
     let framing = Framing::WebSocket(state);
+    // Boxed: this task would otherwise hold room for both protocols' connections.
     if stomp {
-        stomp::serve_on(transport, stream, framing, outbox, peer_addr, ctx).await;
+        Box::pin(stomp::serve_on(
+            transport, stream, framing, outbox, peer_addr, ctx,
+        ))
+        .await;
     } else {
-        mqtt::serve_on(transport, stream, framing, outbox, peer_addr, ctx).await;
+        Box::pin(mqtt::serve_on(
+            transport, stream, framing, outbox, peer_addr, ctx,
+        ))
+        .await;
     }
 }
 

@@ -170,6 +170,29 @@ impl AckOnWrite {
     }
 }
 
+/// Writes `data` as one WebSocket message (text when STOMP's and valid UTF-8), framed
+/// in `framed` (returned for reuse).
+async fn write_ws_message(
+    stream: &mut TcpStream,
+    state: &WsState,
+    data: &[u8],
+    mut framed: BytesMut,
+) -> (io::Result<()>, BytesMut) {
+    framed.clear();
+    // STOMP's text frames when the bytes are text; a body that is not UTF-8 can only
+    // travel in a binary frame.
+    let text = state.text && std::str::from_utf8(data).is_ok();
+    let pending = if text {
+        Encoder::new().begin_text(data.len(), &mut framed)
+    } else {
+        Encoder::new().begin_binary(data.len(), &mut framed)
+    };
+    framed.extend_from_slice(data);
+    let _ = pending.finish(&mut framed);
+    let BufResult(result, framed) = stream.write_all(framed).await;
+    (result, framed)
+}
+
 /// Writes the outbox until it closes: transport frames first, then the protocol bytes,
 /// framed as `framing` says; settles `acks` after each write. At the end a WebSocket
 /// gets its Close frame, then the write side is shut down so that the client reads the
@@ -188,7 +211,9 @@ pub async fn write_loop(
         let control = outbox.take_control();
         let mut ok = true;
         if !control.is_empty() {
-            let BufResult(result, _) = stream.write_all(control).await;
+            // Boxed, as the WebSocket path below: rare, and a plain TCP connection's
+            // writer task should not hold room for them.
+            let BufResult(result, _) = Box::pin(stream.write_all(control)).await;
             ok = result.is_ok();
         }
         let len = buf.buf_len();
@@ -199,19 +224,8 @@ pub async fn write_loop(
                     (result, buf)
                 }
                 Framing::WebSocket(state) => {
-                    framed.clear();
-                    // STOMP's text frames when the bytes are text; a body that is not
-                    // UTF-8 can only travel in a binary frame.
-                    let text = state.text && std::str::from_utf8(&buf).is_ok();
-                    let pending = if text {
-                        Encoder::new().begin_text(len, &mut framed)
-                    } else {
-                        Encoder::new().begin_binary(len, &mut framed)
-                    };
-                    framed.extend_from_slice(&buf);
-                    let _ = pending.finish(&mut framed);
-                    let BufResult(result, out) =
-                        stream.write_all(std::mem::take(&mut framed)).await;
+                    let (result, out) =
+                        Box::pin(write_ws_message(&mut stream, state, &buf, framed)).await;
                     framed = out;
                     (result, buf)
                 }

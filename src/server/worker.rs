@@ -176,17 +176,26 @@ async fn accept_loop(
                 let ctx = ctx.clone();
                 let live = live.clone();
                 live.set(live.get() + 1);
-                compio::runtime::spawn(async move {
-                    match kind {
-                        Listener::Mqtt => mqtt::serve(stream, peer, ctx.clone()).await,
-                        Listener::Stomp => stomp::serve(stream, peer, ctx.clone()).await,
-                        Listener::WebSocket => {
-                            websocket::serve(stream, peer, ctx.clone()).await;
-                        }
-                    }
+                // One spawn per protocol: a task is as large as its future, and an MQTT
+                // connection must not pay for the room a WebSocket one needs.
+                let done = move |ctx: Rc<MqttContext>| {
                     ctx.shared().connections.fetch_sub(1, Ordering::Relaxed);
                     live.set(live.get().saturating_sub(1));
-                })
+                };
+                match kind {
+                    Listener::Mqtt => compio::runtime::spawn(async move {
+                        mqtt::serve(stream, peer, ctx.clone()).await;
+                        done(ctx);
+                    }),
+                    Listener::Stomp => compio::runtime::spawn(async move {
+                        stomp::serve(stream, peer, ctx.clone()).await;
+                        done(ctx);
+                    }),
+                    Listener::WebSocket => compio::runtime::spawn(async move {
+                        websocket::serve(stream, peer, ctx.clone()).await;
+                        done(ctx);
+                    }),
+                }
                 .detach();
             }
             Err(e) => {
