@@ -9,10 +9,98 @@ use bytestring::ByteString;
 
 use crate::core::message::Message;
 
-/// The retained messages of one shard's replica.
+/// The retained messages of one shard's replica, in a tree of topic levels: a
+/// subscription walks only the branches its filter can match, instead of every
+/// retained topic.
 #[derive(Debug, Default)]
 pub struct Retained {
-    by_topic: HashMap<ByteString, Arc<Message>, ahash::RandomState>,
+    root: Node,
+    count: usize,
+}
+
+#[derive(Debug, Default)]
+struct Node {
+    message: Option<Arc<Message>>,
+    children: HashMap<ByteString, Self, ahash::RandomState>,
+}
+
+impl Node {
+    fn is_empty(&self) -> bool {
+        self.message.is_none() && self.children.is_empty()
+    }
+
+    /// Clears the message at `levels` below this node, pruning emptied branches;
+    /// returns whether a message was removed.
+    fn remove(&mut self, mut levels: std::str::Split<'_, char>) -> bool {
+        let Some(level) = levels.next() else {
+            return self.message.take().is_some();
+        };
+        let Some(child) = self.children.get_mut(level) else {
+            return false;
+        };
+        let removed = child.remove(levels);
+        if child.is_empty() {
+            self.children.remove(level);
+        }
+        removed
+    }
+
+    /// Collects the live messages of this node (if `here`) and of every node below it,
+    /// skipping `$` children when `root`; drops the expired ones met.
+    fn collect_all(&mut self, here: bool, root: bool, ctx: &mut Walk<'_>) {
+        if here {
+            ctx.take(&mut self.message);
+        }
+        for (level, child) in &mut self.children {
+            if !(root && level.starts_with('$')) {
+                child.collect_all(true, false, ctx);
+            }
+        }
+    }
+
+    /// Walks the filter's remaining `levels` from this node.
+    fn walk(&mut self, levels: &[&str], root: bool, ctx: &mut Walk<'_>) {
+        let Some((&level, rest)) = levels.split_first() else {
+            ctx.take(&mut self.message);
+            return;
+        };
+        match level {
+            // "a/#" also matches "a" itself [MQTT-4.7.1-2].
+            "#" => self.collect_all(!root, root, ctx),
+            "+" => {
+                for (name, child) in &mut self.children {
+                    if !(root && name.starts_with('$')) {
+                        child.walk(rest, false, ctx);
+                    }
+                }
+            }
+            literal => {
+                if let Some(child) = self.children.get_mut(literal) {
+                    child.walk(rest, false, ctx);
+                }
+            }
+        }
+    }
+}
+
+/// What a walk collects, and the expired messages it drops.
+struct Walk<'a> {
+    now: Instant,
+    found: &'a mut Vec<Arc<Message>>,
+    expired: usize,
+}
+
+impl Walk<'_> {
+    fn take(&mut self, slot: &mut Option<Arc<Message>>) {
+        match slot {
+            Some(m) if m.is_expired(self.now) => {
+                *slot = None;
+                self.expired += 1;
+            }
+            Some(m) => self.found.push(m.clone()),
+            None => {}
+        }
+    }
 }
 
 impl Retained {
@@ -20,32 +108,45 @@ impl Retained {
     /// payload is empty [MQTT-3.3.1-6], [MQTT-3.3.1-7].
     pub fn apply(&mut self, message: Arc<Message>) {
         if message.payload.is_empty() {
-            self.by_topic.remove(&message.topic);
-        } else {
-            self.by_topic.insert(message.topic.clone(), message);
+            if self.root.remove(message.topic.split('/')) {
+                self.count -= 1;
+            }
+            return;
+        }
+        let mut node = &mut self.root;
+        for level in message.topic.split('/') {
+            node = node.children.entry(ByteString::from(level)).or_default();
+        }
+        if node.message.replace(message).is_none() {
+            self.count += 1;
         }
     }
 
     /// Number of retained messages.
     pub fn len(&self) -> usize {
-        self.by_topic.len()
+        self.count
     }
 
     /// Whether no message is retained.
     pub fn is_empty(&self) -> bool {
-        self.by_topic.is_empty()
+        self.count == 0
     }
 
-    /// The unexpired retained messages whose topic matches an MQTT topic filter, dropping
-    /// expired ones on the way.
+    /// The unexpired retained messages whose topic matches an MQTT topic filter, sorted
+    /// by topic, dropping expired ones met on the way. Wildcards at the first level do
+    /// not match `$` topics [MQTT-4.7.2-1].
     pub fn matching(&mut self, filter: &str, now: Instant) -> Vec<Arc<Message>> {
-        self.by_topic.retain(|_, m| !m.is_expired(now));
-        let mut found: Vec<_> = self
-            .by_topic
-            .values()
-            .filter(|m| mqtt_matches(filter, &m.topic))
-            .cloned()
-            .collect();
+        let levels: Vec<&str> = filter.split('/').collect();
+        let mut found = Vec::new();
+        let mut walk = Walk {
+            now,
+            found: &mut found,
+            expired: 0,
+        };
+        self.root.walk(&levels, true, &mut walk);
+        self.count -= walk.expired;
+        // Expired leaves stay as empty nodes until the topic is retained again or
+        // cleared; they hold no message.
         found.sort_by(|a, b| a.topic.cmp(&b.topic));
         found
     }
@@ -143,5 +244,79 @@ mod tests {
             1
         );
         assert_eq!(r.len(), 1);
+    }
+
+    #[test]
+    fn the_tree_answers_every_filter_as_the_matcher_does() {
+        let topics = [
+            "sport",
+            "sport/",
+            "sport/tennis",
+            "sport/tennis/player1",
+            "sport/tennis/player1/score",
+            "/finance",
+            "finance",
+            "$SYS/broker",
+            "$SYS/monitor/Clients",
+            "a/b/c",
+            "a//c",
+            "",
+        ];
+        let filters = [
+            "#",
+            "+",
+            "+/+",
+            "/+",
+            "sport/#",
+            "sport/+",
+            "sport/tennis/+",
+            "+/tennis/#",
+            "$SYS/#",
+            "$SYS/+/Clients",
+            "+/monitor/Clients",
+            "a/+/c",
+            "a/b/c",
+            "nope/#",
+        ];
+        let mut r = Retained::default();
+        for t in topics {
+            let m = Message::new(
+                ByteString::from(t),
+                Bytes::from_static(b"x"),
+                QoS::AtMostOnce,
+                true,
+            );
+            r.apply(m.shared());
+        }
+        assert_eq!(r.len(), topics.len());
+        let now = Instant::now();
+        for f in filters {
+            let got: Vec<String> = r
+                .matching(f, now)
+                .iter()
+                .map(|m| m.topic.to_string())
+                .collect();
+            let mut want: Vec<String> = topics
+                .iter()
+                .filter(|t| mqtt_matches(f, t))
+                .map(|t| t.to_string())
+                .collect();
+            want.sort();
+            assert_eq!(got, want, "filter {f:?}");
+        }
+        let clear = Message::new(
+            ByteString::from("sport/tennis"),
+            Bytes::new(),
+            QoS::AtMostOnce,
+            true,
+        );
+        r.apply(clear.shared());
+        assert_eq!(r.len(), topics.len() - 1);
+        assert!(r.matching("sport/tennis", now).is_empty());
+        assert_eq!(
+            r.matching("sport/tennis/#", now).len(),
+            2,
+            "children survive"
+        );
     }
 }
