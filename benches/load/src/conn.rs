@@ -13,10 +13,10 @@ use switchyard_mqtt::{
 };
 
 /// Largest packet the clients accept from a broker.
-const MAX_PACKET_SIZE: u32 = 16 * 1024 * 1024;
+pub(crate) const MAX_PACKET_SIZE: u32 = 16 * 1024 * 1024;
 
 /// How long the handshakes may take.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Size of the read buffer: one `read` takes up to this much.
 pub(crate) const READ_CHUNK: usize = 64 * 1024;
@@ -130,16 +130,7 @@ impl Conn {
     /// timeout is [`RunRead::Idle`], the broker closing the connection before the stop
     /// is an error.
     pub(crate) fn read_during_run(&mut self, stopped: impl Fn() -> bool) -> io::Result<RunRead> {
-        if stopped() {
-            return Ok(RunRead::Stopped);
-        }
-        match self.fill() {
-            Ok(0) if stopped() => Ok(RunRead::Stopped),
-            Ok(0) => Err(other("the broker closed the connection")),
-            Ok(_) => Ok(RunRead::Data),
-            Err(e) if is_timeout(&e) => Ok(RunRead::Idle),
-            Err(e) => Err(e),
-        }
+        read_during_run(|| self.fill(), stopped)
     }
 
     /// Sends DISCONNECT (normal disconnection), ignoring a connection already gone.
@@ -157,6 +148,25 @@ pub(crate) enum RunRead {
     Idle,
     /// The run is over: close the connection.
     Stopped,
+}
+
+/// One `fill` (a read appended to a buffer) while a run goes on: a timeout is
+/// [`RunRead::Idle`], the broker closing the connection before the stop is an error.
+/// Shared by the MQTT and STOMP connections.
+pub(crate) fn read_during_run(
+    fill: impl FnOnce() -> io::Result<usize>,
+    stopped: impl Fn() -> bool,
+) -> io::Result<RunRead> {
+    if stopped() {
+        return Ok(RunRead::Stopped);
+    }
+    match fill() {
+        Ok(0) if stopped() => Ok(RunRead::Stopped),
+        Ok(0) => Err(other("the broker closed the connection")),
+        Ok(_) => Ok(RunRead::Data),
+        Err(e) if is_timeout(&e) => Ok(RunRead::Idle),
+        Err(e) => Err(e),
+    }
 }
 
 /// An `io::Error` carrying a message.

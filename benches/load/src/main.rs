@@ -1,20 +1,25 @@
-//! `switchyard-load`: a load generator for MQTT brokers, built on Switchyard's own codec.
+//! `switchyard-load`: a load generator for MQTT and STOMP brokers, built on Switchyard's
+//! own codecs.
 //!
 //! It runs publisher/subscriber pairs (a topic per pair) or a fan-out (one publisher, M
 //! subscribers on one topic) at QoS 0 or 1 over MQTT 3.1.1 or 5, closed loop (as fast as
 //! the broker takes messages, QoS 1 with a window of unacknowledged messages) or open loop
 //! (a paced rate per publisher), and reports delivered and published messages per second,
 //! end-to-end latency percentiles from a timestamp in each payload, and losses, as a table
-//! and as JSON. One thread per client over blocking sockets: for tens to a few hundred
-//! clients, not thousands.
+//! and as JSON. With `--protocol stomp` the same over STOMP 1.2: SEND to a `/queue/` or
+//! `/topic/` destination per pair, subscribers with `ack:auto` or `client-individual`,
+//! and publisher receipts as the window that QoS 1 gives MQTT. One thread per client over
+//! blocking sockets: for tens to a few hundred clients, not thousands.
 //!
-//! What it does not do yet (issue 7): QoS 2, STOMP and AMQP, wildcard fan-out, idle
-//! connections, connection rate, plots.
+//! What it does not do yet (issue 7): QoS 2, AMQP, wildcard fan-out, idle connections,
+//! connection rate, plots.
 
 mod conn;
 mod publisher;
 mod report;
 mod run;
+mod stomp;
+mod stomp_clients;
 mod subscriber;
 
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -23,41 +28,71 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use switchyard_mqtt::{Protocol, QoS};
+use switchyard_stomp::AckMode;
 
 use crate::run::{Config, Topology};
+use crate::stomp::{DestinationKind, StompOptions};
 
-/// Load generator for MQTT brokers: throughput, end-to-end latency and losses.
+/// Load generator for MQTT and STOMP brokers: throughput, end-to-end latency and losses.
 #[derive(Debug, Parser)]
 #[command(name = "switchyard-load", version)]
 struct Args {
     /// Broker host.
     #[arg(long, default_value = "127.0.0.1")]
     host: String,
-    /// Broker port.
-    #[arg(long, default_value_t = 1883)]
-    port: u16,
-    /// Publisher/subscriber pairs, topic `load/{run}/{i}` per pair (`{run}` is unique per run).
+    /// Broker port [default: 1883 for MQTT, 61613 for STOMP].
+    #[arg(long)]
+    port: Option<u16>,
+    /// The protocol the clients speak.
+    #[arg(long, value_enum, default_value_t = Wire::Mqtt)]
+    protocol: Wire,
+    /// Publisher/subscriber pairs, topic `load/{run}/{i}` per pair (`{run}` is unique per
+    /// run); STOMP: destination `/queue/load-{run}-{i}` or `/topic/load.{run}.{i}`.
     #[arg(long, default_value_t = 16)]
     pairs: usize,
-    /// Instead of pairs: one publisher and M subscribers on topic `load/{run}/0`.
+    /// Instead of pairs: one publisher and M subscribers on topic `load/{run}/0` (STOMP:
+    /// `/topic/` destinations only).
     #[arg(long, value_name = "M", conflicts_with = "pairs")]
     fanout: Option<usize>,
     /// Payload size in bytes (at least 16: send timestamp and sequence number).
     #[arg(long, default_value_t = 64, value_name = "BYTES")]
     payload: usize,
-    /// QoS of publications and subscriptions.
+    /// MQTT: QoS of publications and subscriptions.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=1))]
     qos: u8,
-    /// MQTT protocol version.
+    /// MQTT: the protocol version.
     #[arg(long, value_enum, default_value_t = Version::V311)]
     mqtt: Version,
     /// Open loop: messages per second per publisher. Without it, closed loop (max rate).
     #[arg(long, value_name = "MSGS_PER_S")]
     rate: Option<f64>,
     /// Most unacknowledged QoS 1 PUBLISH packets per publisher (capped by the broker's
-    /// Receive Maximum in MQTT 5).
+    /// Receive Maximum in MQTT 5), or SEND frames without RECEIPT (STOMP `--receipts`).
     #[arg(long, default_value_t = 64)]
     inflight: u64,
+    /// STOMP: `/queue/` or `/topic/` destinations [default: queue].
+    #[arg(long, value_enum)]
+    destination_kind: Option<DestinationArg>,
+    /// STOMP: the subscribers' ack mode; `client-individual` ACKs each MESSAGE
+    /// [default: auto].
+    #[arg(long, value_enum)]
+    ack: Option<AckArg>,
+    /// STOMP: `prefetch-count` header of SUBSCRIBE (none by default: the broker's default).
+    #[arg(long, value_name = "N")]
+    prefetch: Option<u32>,
+    /// STOMP: publishers ask for a RECEIPT of each SEND and keep at most `--inflight`
+    /// without one; losses then fail the run, as at MQTT QoS 1.
+    #[arg(long)]
+    receipts: bool,
+    /// STOMP: CONNECT's login.
+    #[arg(long, default_value = "guest")]
+    login: String,
+    /// STOMP: CONNECT's passcode.
+    #[arg(long, default_value = "guest")]
+    passcode: String,
+    /// STOMP: CONNECT's `host` header, the virtual host.
+    #[arg(long, default_value = "/")]
+    vhost: String,
     /// Seconds of warm-up before the measurement.
     #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
     warmup: f64,
@@ -67,7 +102,7 @@ struct Args {
     /// Most seconds to wait after publishing for outstanding messages and PUBACKs.
     #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
     drain: f64,
-    /// Keep-alive asked for in CONNECT (seconds; 0 = none).
+    /// MQTT: keep-alive asked for in CONNECT (seconds; 0 = none).
     #[arg(long, default_value_t = 0)]
     keep_alive: u16,
     /// Also write the results as JSON to this file.
@@ -79,6 +114,33 @@ struct Args {
     /// No progress lines on stderr.
     #[arg(long, short)]
     quiet: bool,
+}
+
+/// The protocols the generator speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Wire {
+    /// MQTT 3.1.1 or 5 (`--mqtt`).
+    Mqtt,
+    /// STOMP 1.2.
+    Stomp,
+}
+
+/// STOMP destination kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum DestinationArg {
+    /// `/queue/load-{run}-{i}`.
+    Queue,
+    /// `/topic/load.{run}.{i}`.
+    Topic,
+}
+
+/// STOMP subscription ack modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum AckArg {
+    /// No ACK frames.
+    Auto,
+    /// An ACK per MESSAGE.
+    ClientIndividual,
 }
 
 /// The MQTT versions the generator speaks.
@@ -119,7 +181,8 @@ fn main() -> ExitCode {
     if !outcome.failures.is_empty() {
         ExitCode::FAILURE
     } else if config.qos != QoS::AtMostOnce && (outcome.lost > 0 || outcome.extra > 0) {
-        // Lost or duplicated at QoS 1: a broker bug (no reconnects happen here).
+        // Lost or duplicated at QoS 1 or with STOMP receipts: a broker bug (no reconnects
+        // happen here).
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS
@@ -127,9 +190,13 @@ fn main() -> ExitCode {
 }
 
 fn config(args: &Args) -> Result<Config, String> {
-    let addr: SocketAddr = (args.host.as_str(), args.port)
+    let stomp = stomp_options(args)?;
+    let port = args
+        .port
+        .unwrap_or(if stomp.is_some() { 61613 } else { 1883 });
+    let addr: SocketAddr = (args.host.as_str(), port)
         .to_socket_addrs()
-        .map_err(|e| format!("{}:{}: {e}", args.host, args.port))?
+        .map_err(|e| format!("{}:{port}: {e}", args.host))?
         .next()
         .ok_or_else(|| format!("{}: no address", args.host))?;
     if args.payload < 16 {
@@ -163,11 +230,13 @@ fn config(args: &Args) -> Result<Config, String> {
             Version::V311 => Protocol::V311,
             Version::V5 => Protocol::V5,
         },
-        qos: if args.qos == 0 {
+        // STOMP receipts are QoS 1's acknowledgements: the same window, drain and checks.
+        qos: if args.qos == 0 && !args.receipts {
             QoS::AtMostOnce
         } else {
             QoS::AtLeastOnce
         },
+        stomp,
         payload: args.payload,
         topology,
         rate: args.rate,
@@ -178,6 +247,47 @@ fn config(args: &Args) -> Result<Config, String> {
         keep_alive: args.keep_alive,
         quiet: args.quiet,
     })
+}
+
+/// The STOMP options, `None` for MQTT; refuses options of the other protocol.
+fn stomp_options(args: &Args) -> Result<Option<StompOptions>, String> {
+    if args.protocol == Wire::Mqtt {
+        let stomp_only = [
+            ("--destination-kind", args.destination_kind.is_some()),
+            ("--ack", args.ack.is_some()),
+            ("--prefetch", args.prefetch.is_some()),
+            ("--receipts", args.receipts),
+        ];
+        if let Some((name, _)) = stomp_only.iter().find(|(_, given)| *given) {
+            return Err(format!("{name} needs --protocol stomp"));
+        }
+        return Ok(None);
+    }
+    if args.qos != 0 {
+        return Err("--qos is MQTT's: STOMP's acknowledged sends are --receipts".into());
+    }
+    if args.mqtt != Version::V311 || args.keep_alive != 0 {
+        return Err("--mqtt and --keep-alive are MQTT's".into());
+    }
+    let destination_kind = match args.destination_kind {
+        None | Some(DestinationArg::Queue) => DestinationKind::Queue,
+        Some(DestinationArg::Topic) => DestinationKind::Topic,
+    };
+    if args.fanout.is_some() && destination_kind == DestinationKind::Queue {
+        return Err("--fanout needs --destination-kind topic (a queue's consumers compete)".into());
+    }
+    Ok(Some(StompOptions {
+        destination_kind,
+        ack: match args.ack {
+            None | Some(AckArg::Auto) => AckMode::Auto,
+            Some(AckArg::ClientIndividual) => AckMode::ClientIndividual,
+        },
+        prefetch: args.prefetch,
+        receipts: args.receipts,
+        login: args.login.clone(),
+        passcode: args.passcode.clone(),
+        vhost: args.vhost.clone(),
+    }))
 }
 
 #[cfg(test)]
@@ -211,6 +321,48 @@ mod tests {
         assert!(Args::try_parse_from(["switchyard-load", "--qos", "2"]).is_err());
         let short = Args::try_parse_from(["switchyard-load", "--payload", "8"]).unwrap();
         assert!(config_err(&short));
+    }
+
+    #[test]
+    fn stomp_arguments_parse() {
+        let args = Args::try_parse_from([
+            "switchyard-load",
+            "--protocol",
+            "stomp",
+            "--destination-kind",
+            "topic",
+            "--ack",
+            "client-individual",
+            "--prefetch",
+            "100",
+            "--receipts",
+        ])
+        .unwrap();
+        let stomp_config = config(&args).unwrap();
+        assert_eq!(stomp_config.addr.port(), 61613);
+        assert_eq!(stomp_config.qos, QoS::AtLeastOnce);
+        let stomp = stomp_config.stomp.unwrap();
+        assert_eq!(stomp.destination_kind, DestinationKind::Topic);
+        assert_eq!(stomp.ack, AckMode::ClientIndividual);
+        assert_eq!(stomp.prefetch, Some(100));
+        assert_eq!(stomp.vhost, "/");
+        let plain = Args::try_parse_from(["switchyard-load", "--protocol", "stomp"]).unwrap();
+        let plain = config(&plain).unwrap();
+        assert_eq!(plain.qos, QoS::AtMostOnce);
+        assert_eq!(
+            plain.stomp.unwrap().destination_kind,
+            DestinationKind::Queue
+        );
+        for wrong in [
+            &["switchyard-load", "--receipts"][..],
+            &["switchyard-load", "--protocol", "stomp", "--qos", "1"],
+            &["switchyard-load", "--protocol", "stomp", "--fanout", "4"],
+        ] {
+            assert!(
+                config_err(&Args::try_parse_from(wrong).unwrap()),
+                "{wrong:?}"
+            );
+        }
     }
 
     fn config_err(args: &Args) -> bool {

@@ -1,6 +1,8 @@
-//! A publisher: a writer thread that sends PUBLISH packets closed-loop (as fast as the
-//! QoS 1 window allows) or open-loop (paced at a rate), and a reader thread that counts
-//! PUBACKs and reopens the window.
+//! A publisher: a writer thread that sends PUBLISH packets (or STOMP SEND frames)
+//! closed-loop (as fast as the QoS 1 or receipt window allows) or open-loop (paced at a
+//! rate), and a reader thread that counts PUBACKs (or RECEIPTs) and reopens the window.
+//! The writer knows no protocol: it copies a [`MessageTemplate`]; the reader is the
+//! protocol's (MQTT's [`ack_loop`] here, STOMP's in `stomp_clients.rs`).
 //!
 //! Each payload starts with the send time (u64 ns since the run's clock base, little
 //! endian) and the message's sequence number (u64), so subscribers measure end-to-end
@@ -19,7 +21,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use switchyard_mqtt::{Decoder, Packet, Protocol, Publish, QoS, ReasonCode, TopicName};
 
-use crate::conn::{Conn, RunRead, other};
+use crate::conn::{Conn, RunRead, is_timeout, other};
 use crate::run::Shared;
 
 /// Bytes gathered before one `write`: large enough that syscalls are not the tool's
@@ -29,14 +31,24 @@ const WRITE_BATCH: usize = 16 * 1024;
 /// Counters a publisher shares with the main thread and its reader.
 #[derive(Default)]
 pub(crate) struct PubCounters {
-    /// PUBLISH packets written.
+    /// Messages (PUBLISH packets, SEND frames) written.
     pub(crate) sent: AtomicU64,
-    /// PUBLISH packets whose send time fell in the measurement window.
+    /// Messages whose send time fell in the measurement window.
     pub(crate) sent_in_window: AtomicU64,
-    /// PUBACKs received (QoS 1).
+    /// PUBACKs (QoS 1) or RECEIPTs (STOMP with receipts) received.
     pub(crate) acked: AtomicU64,
     /// Set when the writer has sent its last message.
     pub(crate) done: AtomicBool,
+}
+
+/// One message on the wire, encoded once by a codec: each message the writer sends is a
+/// copy with its sequence number and send time patched in.
+pub(crate) trait MessageTemplate {
+    /// The size of one message in bytes.
+    fn len(&self) -> usize;
+
+    /// Appends message number `seq` (from 0), sent at `sent_ns`, to `out`.
+    fn write_to(&self, out: &mut Vec<u8>, seq: u64, sent_ns: u64);
 }
 
 /// A PUBLISH encoded once by the codec; each message is a copy with the packet
@@ -88,7 +100,7 @@ impl Template {
 
     /// Appends one message to `out`.
     #[inline]
-    pub(crate) fn write_to(&self, out: &mut Vec<u8>, packet_id: u16, sent_ns: u64, seq: u64) {
+    fn write_packet(&self, out: &mut Vec<u8>, packet_id: u16, sent_ns: u64, seq: u64) {
         let start = out.len();
         out.extend_from_slice(&self.bytes);
         let msg = &mut out[start..];
@@ -103,7 +115,7 @@ impl Template {
     /// Decodes a patched message with the codec and compares every field.
     fn check(&self, protocol: Protocol, topic: &str, qos: QoS) -> io::Result<()> {
         let mut out = Vec::new();
-        self.write_to(&mut out, 0x1234, 0x0102_0304_0506_0708, 42);
+        self.write_packet(&mut out, 0x1234, 0x0102_0304_0506_0708, 42);
         let mut buf = BytesMut::from(&out[..]);
         let decoded = Decoder::with_protocol(protocol, u32::MAX).decode(&mut buf);
         let ok = match decoded {
@@ -128,29 +140,69 @@ impl Template {
     }
 }
 
+impl MessageTemplate for Template {
+    fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    #[inline]
+    fn write_to(&self, out: &mut Vec<u8>, seq: u64, sent_ns: u64) {
+        // Packet identifiers 1, 2, ... 65,535, then 1 again (0 is not one).
+        let packet_id = (seq % 65_535) as u16 + 1;
+        self.write_packet(out, packet_id, sent_ns, seq);
+    }
+}
+
 /// What a publisher needs to run.
 pub(crate) struct PubSpec {
     pub(crate) index: usize,
-    pub(crate) qos: QoS,
+    /// Whether the broker acknowledges each message (QoS 1, STOMP receipts): then at
+    /// most `window` may be unacknowledged.
+    pub(crate) acknowledged: bool,
     /// Messages per second, or `None` for closed loop.
     pub(crate) rate: Option<f64>,
-    /// Most unacknowledged QoS 1 messages.
+    /// Most unacknowledged messages.
     pub(crate) window: u64,
     /// Spreads the open-loop schedules of the publishers over one interval.
     pub(crate) phase: f64,
-    pub(crate) template: Template,
+    pub(crate) template: Box<dyn MessageTemplate + Send>,
 }
 
-/// Starts the writer and reader threads of one connected publisher.
+/// Starts the writer and reader threads of one connected MQTT publisher.
 pub(crate) fn spawn(
     conn: Conn,
     spec: PubSpec,
     shared: Arc<Shared>,
     counters: Arc<PubCounters>,
 ) -> io::Result<(JoinHandle<()>, JoinHandle<()>)> {
-    let mut stream = conn.stream.try_clone()?;
+    let stream = conn.stream.try_clone()?;
     conn.stream
         .set_read_timeout(Some(Duration::from_millis(100)))?;
+    spawn_with(
+        stream,
+        spec,
+        shared,
+        counters,
+        move |shared, counters, writer| ack_loop(conn, shared, counters, writer),
+    )
+}
+
+/// Starts the writer thread, which sends on `stream`, and a reader thread running
+/// `reader` (the protocol's loop that counts acknowledgements until the stop, with the
+/// writer's thread to unpark when the window reopens). The reader's socket should have
+/// a short read timeout so that it sees the stop.
+pub(crate) fn spawn_with<R>(
+    mut stream: TcpStream,
+    spec: PubSpec,
+    shared: Arc<Shared>,
+    counters: Arc<PubCounters>,
+    reader: R,
+) -> io::Result<(JoinHandle<()>, JoinHandle<()>)>
+where
+    R: FnOnce(&Shared, &PubCounters, &thread::Thread) -> io::Result<()> + Send + 'static,
+{
+    // Blocked writes wake up to look at the stop flag (`write_until_stopped`).
+    stream.set_write_timeout(Some(Duration::from_millis(100)))?;
     let (w_shared, w_counters) = (shared.clone(), counters.clone());
     let index = spec.index;
     let writer = thread::Builder::new()
@@ -170,7 +222,7 @@ pub(crate) fn spawn(
     let reader = thread::Builder::new()
         .name(format!("pub-{index}-acks"))
         .spawn(move || {
-            if let Err(e) = ack_loop(conn, &shared, &counters, &writer_thread) {
+            if let Err(e) = reader(&shared, &counters, &writer_thread) {
                 shared.fail(format!("publisher {index}: {e}"));
             }
             writer_thread.unpark();
@@ -184,13 +236,14 @@ fn write_loop(
     shared: &Shared,
     counters: &PubCounters,
 ) -> io::Result<()> {
-    let qos1 = spec.qos != QoS::AtMostOnce;
-    let mut out = Vec::with_capacity(WRITE_BATCH + spec.template.bytes.len());
+    let len = spec.template.len();
+    let mut out = Vec::with_capacity(WRITE_BATCH + len);
+    // The send time of each message in `out`, to count those a cut-short write took.
+    let mut stamps = Vec::with_capacity(WRITE_BATCH / len + 1);
     let mut seq = 0u64;
     let mut in_window = 0u64;
-    let mut packet_id = 0u16;
     let window_open =
-        |seq: u64| !qos1 || seq - counters.acked.load(Ordering::Acquire) < spec.window;
+        |seq: u64| !spec.acknowledged || seq - counters.acked.load(Ordering::Acquire) < spec.window;
     let interval = spec.rate.map(|r| 1e9 / r);
     let due = |k: u64| match interval {
         Some(i) => shared.start_ns + ((k as f64 + spec.phase) * i) as u64,
@@ -207,44 +260,74 @@ fn write_loop(
         }
         let mut blocked = false;
         while out.len() < WRITE_BATCH {
+            // The number of the message this one would be.
+            let next = seq + stamps.len() as u64;
             let sent_ns = match interval {
                 // Closed loop: the whole batch leaves now.
                 None => now,
                 Some(_) => {
-                    let d = due(seq);
+                    let d = due(next);
                     if d > now || d >= shared.end_ns {
                         break;
                     }
                     d
                 }
             };
-            if !window_open(seq) {
+            if !window_open(next) {
                 blocked = true;
                 break;
             }
-            if qos1 {
-                packet_id = packet_id.checked_add(1).unwrap_or(1);
-            }
-            spec.template.write_to(&mut out, packet_id, sent_ns, seq);
-            seq += 1;
-            if shared.in_window(sent_ns) {
-                in_window += 1;
-            }
+            spec.template.write_to(&mut out, next, sent_ns);
+            stamps.push(sent_ns);
         }
         if !out.is_empty() {
-            stream.write_all(&out)?;
-            out.clear();
+            let written = write_until_stopped(stream, &out, shared)?;
+            // Only whole messages count; a cut-short write ends the run for this writer.
+            let whole = written / len;
+            seq += whole as u64;
+            in_window += stamps
+                .get(..whole)
+                .unwrap_or_default()
+                .iter()
+                .filter(|&&t| shared.in_window(t))
+                .count() as u64;
             counters.sent.store(seq, Ordering::Release);
             counters.sent_in_window.store(in_window, Ordering::Relaxed);
+            if written < out.len() {
+                return Ok(());
+            }
+            out.clear();
+            stamps.clear();
         }
         if blocked {
-            // The reader unparks this thread when PUBACKs reopen the window.
+            // The reader unparks this thread when acknowledgements reopen the window.
             thread::park_timeout(Duration::from_millis(10));
         } else if interval.is_some() {
             shared.sleep_until(due(seq).min(shared.end_ns));
         }
     }
     Ok(())
+}
+
+/// Writes `out`, waiting while the broker does not read (flow control, a full socket
+/// buffer) until the run stops or aborts; returns the bytes written, all of them unless
+/// the run ended first. A writer still blocked at the stop is thus no failure: what the
+/// broker never took is simply not counted as sent.
+fn write_until_stopped(stream: &mut TcpStream, out: &[u8], shared: &Shared) -> io::Result<usize> {
+    let mut written = 0;
+    while let Some(rest) = out.get(written..).filter(|r| !r.is_empty()) {
+        match stream.write(rest) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => written += n,
+            Err(e) if is_timeout(&e) => {
+                if shared.is_stopped() || shared.is_aborted() {
+                    break;
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(written)
 }
 
 fn ack_loop(

@@ -49,11 +49,20 @@ impl<'a> Summary<'a> {
             None if c.qos == QoS::AtMostOnce => "closed loop".to_owned(),
             None => format!("closed loop, inflight {}", c.inflight),
         };
+        let protocol = match &c.stomp {
+            None => format!("QoS {}, MQTT {}", qos_number(c.qos), version(c.protocol)),
+            Some(s) => format!(
+                "STOMP 1.2 /{}/, ack {}{}{}",
+                s.destination_kind.as_str(),
+                s.ack.as_str(),
+                s.prefetch
+                    .map_or(String::new(), |n| format!(", prefetch {n}")),
+                if s.receipts { ", receipts" } else { "" }
+            ),
+        };
         format!(
-            "{shape} x {} B, QoS {}, MQTT {}, {mode}, {} s after {} s warm-up",
+            "{shape} x {} B, {protocol}, {mode}, {} s after {} s warm-up",
             c.payload,
-            qos_number(c.qos),
-            version(c.protocol),
             c.duration.as_secs_f64(),
             c.warmup.as_secs_f64()
         )
@@ -114,7 +123,12 @@ impl<'a> Summary<'a> {
             group(o.reordered as f64)
         );
         if self.config.qos != QoS::AtMostOnce && (o.lost > 0 || o.extra > 0) {
-            let _ = writeln!(t, "  QoS 1 MISMATCH (subscriber: published/received):");
+            let what = if self.config.stomp.is_some() {
+                "RECEIPTED SEND"
+            } else {
+                "QoS 1"
+            };
+            let _ = writeln!(t, "  {what} MISMATCH (subscriber: published/received):");
             for (i, sent, received) in o.mismatches.iter().take(20) {
                 let _ = writeln!(t, "    subscriber {i}: {sent}/{received}");
             }
@@ -125,7 +139,8 @@ impl<'a> Summary<'a> {
         t
     }
 
-    /// The same numbers as one JSON object.
+    /// The same numbers as one JSON object. For STOMP, `mqtt` is null, `stomp` holds the
+    /// options, and `qos` is 1 with receipts (acknowledged sends), else 0.
     pub(crate) fn json(&self) -> String {
         let c = self.config;
         let o = self.outcome;
@@ -135,6 +150,19 @@ impl<'a> Summary<'a> {
             Topology::Fanout(m) => ("fanout", 1, m),
         };
         let failures: Vec<String> = o.failures.iter().map(|f| json_string(f)).collect();
+        let (protocol, stomp) = match &c.stomp {
+            None => ("mqtt", "null".to_owned()),
+            Some(s) => (
+                "stomp",
+                format!(
+                    "{{\"version\":\"1.2\",\"destination_kind\":{},\"ack\":{},\"prefetch\":{},\"receipts\":{}}}",
+                    json_string(s.destination_kind.as_str()),
+                    json_string(s.ack.as_str()),
+                    s.prefetch.map_or("null".to_owned(), |n| n.to_string()),
+                    s.receipts
+                ),
+            ),
+        };
         let mismatches: Vec<String> = o
             .mismatches
             .iter()
@@ -144,7 +172,7 @@ impl<'a> Summary<'a> {
             concat!(
                 "{{\"label\":{},\"broker\":{},\"scenario\":{},\"description\":{},",
                 "\"publishers\":{},\"subscribers\":{},\"payload_bytes\":{},\"qos\":{},",
-                "\"mqtt\":{},\"mode\":{},\"rate_per_publisher\":{},\"inflight\":{},",
+                "\"protocol\":{},\"mqtt\":{},\"stomp\":{},\"mode\":{},\"rate_per_publisher\":{},\"inflight\":{},",
                 "\"warmup_s\":{},\"duration_s\":{},",
                 "\"delivered_per_s\":{:.1},\"published_per_s\":{:.1},",
                 "\"latency_us\":{{\"p50\":{:.1},\"p99\":{:.1},\"p99_9\":{:.1},\"max\":{:.1},\"mean\":{:.1}}},",
@@ -161,7 +189,13 @@ impl<'a> Summary<'a> {
             subscribers,
             c.payload,
             qos_number(c.qos),
-            json_string(version(c.protocol)),
+            json_string(protocol),
+            if c.stomp.is_some() {
+                "null".to_owned()
+            } else {
+                json_string(version(c.protocol))
+            },
+            stomp,
             json_string(if c.rate.is_some() { "open" } else { "closed" }),
             c.rate.map_or("null".to_owned(), |r| r.to_string()),
             c.inflight,

@@ -1,10 +1,11 @@
 //! One run: connect every client, publish through warm-up and measurement, drain, stop,
-//! and gather the counts and latencies.
+//! and gather the counts and latencies. The MQTT clients are connected and started here,
+//! the STOMP ones in `stomp_clients.rs`; the rest is the same for both.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread;
+use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hdrhistogram::Histogram;
@@ -12,6 +13,8 @@ use switchyard_mqtt::{Protocol, QoS};
 
 use crate::conn::Conn;
 use crate::publisher::{self, PubCounters, PubSpec, Template};
+use crate::stomp::{StompConn, StompOptions};
+use crate::stomp_clients;
 use crate::subscriber::{self, SubResult};
 
 /// Time from the end of the handshakes to the first PUBLISH, so all threads are ready.
@@ -24,8 +27,13 @@ const QOS0_QUIET: Duration = Duration::from_secs(1);
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
     pub(crate) addr: SocketAddr,
+    /// The MQTT version (unused for STOMP).
     pub(crate) protocol: Protocol,
+    /// MQTT: the QoS. STOMP: `AtLeastOnce` with receipts (each SEND acknowledged, a
+    /// window of `inflight`, losses are a broker bug), else `AtMostOnce`.
     pub(crate) qos: QoS,
+    /// `Some` to speak STOMP instead of MQTT.
+    pub(crate) stomp: Option<StompOptions>,
     pub(crate) payload: usize,
     pub(crate) topology: Topology,
     /// Messages per second per publisher; `None` for closed loop.
@@ -62,7 +70,7 @@ impl Topology {
     }
 
     /// The publisher whose messages subscriber `i` receives.
-    fn source(self, i: usize) -> usize {
+    pub(crate) fn source(self, i: usize) -> usize {
         match self {
             Self::Pairs(_) => i,
             Self::Fanout(_) => 0,
@@ -147,29 +155,37 @@ pub(crate) struct Outcome {
     pub(crate) failures: Vec<String>,
 }
 
+/// The connected (and subscribed) clients of a run, before their threads start.
+pub(crate) struct Clients<C> {
+    pub(crate) subscribers: Vec<C>,
+    pub(crate) publishers: Vec<C>,
+}
+
+/// The connections of either protocol.
+enum AnyClients<'a> {
+    Mqtt(Clients<Conn>),
+    Stomp(Clients<StompConn>, &'a StompOptions),
+}
+
+/// The running client threads and the counters they share with the main thread.
+#[derive(Default)]
+pub(crate) struct Started {
+    pub(crate) sub_counts: Vec<Arc<AtomicU64>>,
+    pub(crate) sub_threads: Vec<JoinHandle<SubResult>>,
+    pub(crate) pub_counters: Vec<Arc<PubCounters>>,
+    pub(crate) pub_threads: Vec<JoinHandle<()>>,
+}
+
 /// Runs one scenario to the end.
 pub(crate) fn run(config: &Config) -> Result<Outcome, String> {
     let topology = config.topology;
     let tag = run_tag();
     let base = Instant::now();
     let cpu_start = cpu_seconds();
-    // Subscribers first, so that no message is published before its subscription.
-    let mut sub_conns = Vec::with_capacity(topology.subscribers());
-    for i in 0..topology.subscribers() {
-        let id = format!("swl-{tag}-s{i}");
-        let mut conn = Conn::open(config.addr, config.protocol, &id, config.keep_alive)
-            .map_err(|e| format!("subscriber {i}: connect to {}: {e}", config.addr))?;
-        conn.subscribe(&topic(&tag, topology.source(i)), config.qos)
-            .map_err(|e| format!("subscriber {i}: subscribe: {e}"))?;
-        sub_conns.push(conn);
-    }
-    let mut pub_conns = Vec::with_capacity(topology.publishers());
-    for i in 0..topology.publishers() {
-        let id = format!("swl-{tag}-p{i}");
-        let conn = Conn::open(config.addr, config.protocol, &id, config.keep_alive)
-            .map_err(|e| format!("publisher {i}: connect to {}: {e}", config.addr))?;
-        pub_conns.push(conn);
-    }
+    let clients = match &config.stomp {
+        None => AnyClients::Mqtt(connect_mqtt(config, &tag)?),
+        Some(options) => AnyClients::Stomp(stomp_clients::connect(config, options, &tag)?, options),
+    };
 
     let start_ns = base.elapsed().as_nanos() as u64 + START_DELAY.as_nanos() as u64;
     let warm_end_ns = start_ns + config.warmup.as_nanos() as u64;
@@ -183,37 +199,25 @@ pub(crate) fn run(config: &Config) -> Result<Outcome, String> {
         failures: Mutex::new(Vec::new()),
     });
 
-    let mut sub_counts = Vec::new();
-    let mut sub_threads = Vec::new();
-    for (i, conn) in sub_conns.into_iter().enumerate() {
-        let count = Arc::new(AtomicU64::new(0));
-        sub_threads.push(
-            subscriber::spawn(conn, i, shared.clone(), count.clone())
-                .map_err(|e| format!("subscriber {i}: {e}"))?,
-        );
-        sub_counts.push(count);
-    }
-    let mut pub_counters = Vec::new();
-    let mut pub_threads = Vec::new();
-    let publishers = topology.publishers();
-    for (i, conn) in pub_conns.into_iter().enumerate() {
-        let window = config.inflight.min(u64::from(conn.receive_maximum));
-        let spec = PubSpec {
-            index: i,
-            qos: config.qos,
-            rate: config.rate,
-            window,
-            phase: i as f64 / publishers as f64,
-            template: Template::new(config.protocol, &topic(&tag, i), config.qos, config.payload)
-                .map_err(|e| format!("publisher {i}: {e}"))?,
-        };
-        let counters = Arc::new(PubCounters::default());
-        let (w, r) = publisher::spawn(conn, spec, shared.clone(), counters.clone())
-            .map_err(|e| format!("publisher {i}: {e}"))?;
-        pub_threads.push(w);
-        pub_threads.push(r);
-        pub_counters.push(counters);
-    }
+    let started = match clients {
+        AnyClients::Mqtt(clients) => start_mqtt(clients, config, &tag, &shared),
+        AnyClients::Stomp(clients, options) => {
+            stomp_clients::start(clients, config, options, &tag, &shared)
+        }
+    };
+    // A failure to start leaves the threads already started to end at the stop.
+    let Started {
+        sub_counts,
+        sub_threads,
+        pub_counters,
+        pub_threads,
+    } = match started {
+        Ok(s) => s,
+        Err(e) => {
+            shared.stop.store(true, Ordering::Release);
+            return Err(e);
+        }
+    };
 
     let sum = |v: &[Arc<AtomicU64>]| v.iter().map(|c| c.load(Ordering::Acquire)).sum::<u64>();
     let sent = |c: &[Arc<PubCounters>]| {
@@ -345,6 +349,71 @@ pub(crate) fn run(config: &Config) -> Result<Outcome, String> {
     }
     outcome.latency = latency;
     Ok(outcome)
+}
+
+/// Connects every MQTT client: subscribers first (each subscribed), so that no message
+/// is published before its subscription.
+fn connect_mqtt(config: &Config, tag: &str) -> Result<Clients<Conn>, String> {
+    let topology = config.topology;
+    let mut subscribers = Vec::with_capacity(topology.subscribers());
+    for i in 0..topology.subscribers() {
+        let id = format!("swl-{tag}-s{i}");
+        let mut conn = Conn::open(config.addr, config.protocol, &id, config.keep_alive)
+            .map_err(|e| format!("subscriber {i}: connect to {}: {e}", config.addr))?;
+        conn.subscribe(&topic(tag, topology.source(i)), config.qos)
+            .map_err(|e| format!("subscriber {i}: subscribe: {e}"))?;
+        subscribers.push(conn);
+    }
+    let mut publishers = Vec::with_capacity(topology.publishers());
+    for i in 0..topology.publishers() {
+        let id = format!("swl-{tag}-p{i}");
+        let conn = Conn::open(config.addr, config.protocol, &id, config.keep_alive)
+            .map_err(|e| format!("publisher {i}: connect to {}: {e}", config.addr))?;
+        publishers.push(conn);
+    }
+    Ok(Clients {
+        subscribers,
+        publishers,
+    })
+}
+
+/// Starts the threads of the connected MQTT clients.
+fn start_mqtt(
+    clients: Clients<Conn>,
+    config: &Config,
+    tag: &str,
+    shared: &Arc<Shared>,
+) -> Result<Started, String> {
+    let mut started = Started::default();
+    for (i, conn) in clients.subscribers.into_iter().enumerate() {
+        let count = Arc::new(AtomicU64::new(0));
+        started.sub_threads.push(
+            subscriber::spawn(conn, i, shared.clone(), count.clone())
+                .map_err(|e| format!("subscriber {i}: {e}"))?,
+        );
+        started.sub_counts.push(count);
+    }
+    let publishers = config.topology.publishers();
+    for (i, conn) in clients.publishers.into_iter().enumerate() {
+        let window = config.inflight.min(u64::from(conn.receive_maximum));
+        let template = Template::new(config.protocol, &topic(tag, i), config.qos, config.payload)
+            .map_err(|e| format!("publisher {i}: {e}"))?;
+        let spec = PubSpec {
+            index: i,
+            acknowledged: config.qos != QoS::AtMostOnce,
+            rate: config.rate,
+            window,
+            phase: i as f64 / publishers as f64,
+            template: Box::new(template),
+        };
+        let counters = Arc::new(PubCounters::default());
+        let (w, r) = publisher::spawn(conn, spec, shared.clone(), counters.clone())
+            .map_err(|e| format!("publisher {i}: {e}"))?;
+        started.pub_threads.push(w);
+        started.pub_threads.push(r);
+        started.pub_counters.push(counters);
+    }
+    Ok(started)
 }
 
 /// The topic of publisher `i`: `load/{tag}/{i}`. The run's tag keeps a backlog that an

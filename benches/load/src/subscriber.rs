@@ -1,6 +1,7 @@
 //! A subscriber: reads PUBLISH packets, acknowledges QoS 1 ones, records end-to-end
 //! latency for those received in the measurement window, and checks the sequence numbers
-//! of its one publisher for gaps and reordering.
+//! of its one publisher for gaps and reordering. [`SubResult::record`] and
+//! [`spawn_with`] are shared with the STOMP subscriber (`stomp_clients.rs`).
 
 use std::io::{self, Write};
 use std::sync::Arc;
@@ -24,6 +25,45 @@ pub(crate) struct SubResult {
     pub(crate) reordered: u64,
     /// End-to-end latency in ns of the messages received in the window.
     pub(crate) latency: Histogram<u64>,
+    /// The sequence number expected next from the publisher.
+    next_seq: u64,
+}
+
+impl SubResult {
+    fn new() -> Self {
+        Self {
+            received: 0,
+            received_in_window: 0,
+            reordered: 0,
+            latency: histogram(),
+            next_seq: 0,
+        }
+    }
+
+    /// Counts one message whose payload (send time, sequence number) arrived at `now`,
+    /// recording its latency if `in_window`.
+    #[inline]
+    pub(crate) fn record(&mut self, payload: &[u8], now: u64, in_window: bool) -> io::Result<()> {
+        let (Some(sent), Some(seq)) = (
+            payload.get(..8).and_then(|b| b.try_into().ok()),
+            payload.get(8..16).and_then(|b| b.try_into().ok()),
+        ) else {
+            return Err(other("a payload shorter than 16 bytes: not ours"));
+        };
+        let (sent, seq) = (u64::from_le_bytes(sent), u64::from_le_bytes(seq));
+        self.received += 1;
+        if in_window {
+            self.received_in_window += 1;
+            self.latency
+                .saturating_record(now.saturating_sub(sent).max(1));
+        }
+        if seq >= self.next_seq {
+            self.next_seq = seq + 1;
+        } else {
+            self.reordered += 1;
+        }
+        Ok(())
+    }
 }
 
 /// A new latency histogram: 1 ns to 100 s at three significant figures.
@@ -32,8 +72,8 @@ pub(crate) fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 100_000_000_000, 3).unwrap_or_else(|_| unreachable!())
 }
 
-/// Starts the thread of one connected, subscribed subscriber. `received` is its live
-/// count for the progress line and the drain.
+/// Starts the thread of one connected, subscribed MQTT subscriber. `received` is its
+/// live count for the progress line and the drain.
 pub(crate) fn spawn(
     conn: Conn,
     index: usize,
@@ -42,16 +82,28 @@ pub(crate) fn spawn(
 ) -> io::Result<JoinHandle<SubResult>> {
     conn.stream
         .set_read_timeout(Some(Duration::from_millis(100)))?;
+    spawn_with(index, shared, received, move |shared, received, result| {
+        read_loop(conn, shared, received, result)
+    })
+}
+
+/// Starts a subscriber thread running `read` (the protocol's loop, which records each
+/// message in the result and stores its count in `received` until the stop). A failure
+/// aborts the run; what was counted until then is still returned.
+pub(crate) fn spawn_with<R>(
+    index: usize,
+    shared: Arc<Shared>,
+    received: Arc<AtomicU64>,
+    read: R,
+) -> io::Result<JoinHandle<SubResult>>
+where
+    R: FnOnce(&Shared, &AtomicU64, &mut SubResult) -> io::Result<()> + Send + 'static,
+{
     thread::Builder::new()
         .name(format!("sub-{index}"))
         .spawn(move || {
-            let mut result = SubResult {
-                received: 0,
-                received_in_window: 0,
-                reordered: 0,
-                latency: histogram(),
-            };
-            if let Err(e) = read_loop(conn, &shared, &received, &mut result) {
+            let mut result = SubResult::new();
+            if let Err(e) = read(&shared, &received, &mut result) {
                 shared.fail(format!("subscriber {index}: {e}"));
             }
             result
@@ -65,7 +117,6 @@ fn read_loop(
     result: &mut SubResult,
 ) -> io::Result<()> {
     let mut acks = BytesMut::with_capacity(4096);
-    let mut next_seq = 0u64;
     loop {
         match conn.read_during_run(|| shared.is_stopped())? {
             RunRead::Data => {}
@@ -90,25 +141,7 @@ fn read_loop(
                 }
                 p => return Err(other(format!("unexpected {:?}", p.packet_type()))),
             };
-            let (Some(sent), Some(seq)) = (
-                publish.payload.get(..8).and_then(|b| b.try_into().ok()),
-                publish.payload.get(8..16).and_then(|b| b.try_into().ok()),
-            ) else {
-                return Err(other("a payload shorter than 16 bytes: not ours"));
-            };
-            let (sent, seq) = (u64::from_le_bytes(sent), u64::from_le_bytes(seq));
-            result.received += 1;
-            if in_window {
-                result.received_in_window += 1;
-                result
-                    .latency
-                    .saturating_record(now.saturating_sub(sent).max(1));
-            }
-            if seq >= next_seq {
-                next_seq = seq + 1;
-            } else {
-                result.reordered += 1;
-            }
+            result.record(&publish.payload, now, in_window)?;
             if let Some(packet_id) = publish.packet_id {
                 Packet::PubAck(Ack::new(packet_id))
                     .encode(conn.protocol, &mut acks)
