@@ -20,6 +20,11 @@ use crate::core::message::Message;
 
 use super::{Shard, ShardMsg};
 
+/// Ready messages in a queue at which its publishers are held back.
+pub(super) const QUEUE_HIGH_WATER: usize = 10_000;
+/// Ready messages below which the held publishers go on.
+pub(super) const QUEUE_LOW_WATER: usize = QUEUE_HIGH_WATER / 2;
+
 /// A change to the vhost, applied on every shard.
 #[derive(Debug, Clone)]
 pub enum VhostChange {
@@ -148,9 +153,18 @@ impl Shard {
             let Some(queue) = state.queues.get_mut(name.as_str()) else {
                 return;
             };
+            let pressure = message.pressure.clone();
             // Overflow policies and dead-lettering are the queue's; a rejected publish
             // is the publishing gateway's to report once confirms exist (issue 5).
             let _ = queue.publish(message, Instant::now());
+            // Backpressure, not unbounded growth: over the high-water mark the
+            // publisher is held back until consumers bring the queue down again.
+            if queue.message_count() >= QUEUE_HIGH_WATER
+                && let Some(pressure) = pressure
+            {
+                let hold = pressure.hold();
+                state.holds.entry(name.clone()).or_default().push(hold);
+            }
         }
         self.pump(name);
     }

@@ -195,6 +195,8 @@ struct State {
     queues: HashMap<QueueName, Queue<Arc<Message>>, ahash::RandomState>,
     /// Where each consumer of a queue homed here is: (queue, tag) -> (shard, key).
     routes: HashMap<(QueueName, ByteString), (u16, u64), ahash::RandomState>,
+    /// Publishers held back by a queue over its high-water mark, by queue.
+    holds: HashMap<QueueName, Vec<crate::core::message::Hold>, ahash::RandomState>,
     /// The consumers whose connections are on this shard.
     consumers: HashMap<u64, Rc<dyn Consumer>>,
 }

@@ -281,6 +281,7 @@ impl Shard {
     /// republishes its dead letters.
     pub(super) fn pump(&self, name: &QueueName) {
         let now = Instant::now();
+        self.release_publishers(name);
         loop {
             let (delivery, route, dead) = {
                 let mut state = self.state.borrow_mut();
@@ -333,6 +334,22 @@ impl Shard {
                 // A consumer without a route cannot be: it was cancelled meanwhile.
                 None => {}
             }
+        }
+    }
+
+    /// Lets the publishers held back by a queue go once it is down to its low-water
+    /// mark (or gone).
+    fn release_publishers(&self, name: &QueueName) {
+        let mut state = self.state.borrow_mut();
+        if state.holds.is_empty() || !state.holds.contains_key(name.as_str()) {
+            return;
+        }
+        let low = state
+            .queues
+            .get(name.as_str())
+            .is_none_or(|q| q.message_count() < super::exchanges::QUEUE_LOW_WATER);
+        if low {
+            state.holds.remove(name.as_str());
         }
     }
 

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::pin::pin;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytestring::ByteString;
@@ -16,7 +17,7 @@ use super::headers::message_from_send;
 use super::{Flow, error_frame};
 use crate::core::exchange::QueueName;
 use crate::core::mapping::{StompDestination, TOPIC_EXCHANGE};
-use crate::core::message::Origin;
+use crate::core::message::{Origin, Pressure};
 use crate::core::queue::{Consume, QueueConfig};
 use crate::core::shard::{QueueOp, QueueReply, Settle};
 use crate::gateway::GatewayContext;
@@ -60,6 +61,11 @@ pub(super) struct Connection {
     transactions: HashMap<ByteString, Vec<Frame>>,
     /// `/temp-queue/{name}` -> the queue created for it.
     temp_queues: HashMap<ByteString, QueueName>,
+    /// `/queue/` queues this connection declared already: a SEND declares its queue
+    /// once, not on every frame (a round trip to the queue's home shard).
+    declared: std::collections::HashSet<QueueName>,
+    /// How many of this connection's messages queues hold over their high-water mark.
+    pressure: Arc<Pressure>,
 }
 
 impl Connection {
@@ -79,6 +85,8 @@ impl Connection {
             connected: None,
             transactions: HashMap::new(),
             temp_queues: HashMap::new(),
+            declared: std::collections::HashSet::new(),
+            pressure: Pressure::new(),
         }
     }
 
@@ -86,6 +94,22 @@ impl Connection {
     /// timeout), `Some(None)` for no limit.
     pub(super) fn read_timeout(&self) -> Option<Option<Duration>> {
         self.connected.as_ref().map(|c| c.silence)
+    }
+
+    /// The gauge to wait on before reading more: a queue holds this connection's
+    /// messages over its high-water mark. A connection with client-ack subscriptions is
+    /// never held back: its ACKs come in on the same stream, and a connection that stops
+    /// reading them could wait for itself.
+    pub(super) fn held_back(&self) -> Option<&Arc<Pressure>> {
+        (self.pressure.held() > 0 && !self.acks_client_side()).then_some(&self.pressure)
+    }
+
+    fn acks_client_side(&self) -> bool {
+        self.consumer
+            .subscriptions
+            .borrow()
+            .values()
+            .any(|s| s.ack != AckMode::Auto)
     }
 
     fn version(&self) -> Version {
@@ -310,14 +334,20 @@ impl Connection {
                 (exchange.to_owned(), key.to_owned())
             }
         };
-        if let StompDestination::Queue(name) = &parsed {
+        if let StompDestination::Queue(name) = &parsed
+            && !self.declared.contains(name.as_ref())
+        {
             self.declare(name, durable_queue()).await?;
+            self.declared.insert(name.as_ref().into());
         }
         let origin = Origin {
             shard: self.ctx.shard.id(),
             session: 0,
         };
-        let message = message_from_send(&frame, key.as_str().into(), origin);
+        let mut message = message_from_send(&frame, key.as_str().into(), origin);
+        if !self.acks_client_side() {
+            message.pressure = Some(self.pressure.clone());
+        }
         let out = self
             .ctx
             .shard

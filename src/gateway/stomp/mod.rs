@@ -82,6 +82,18 @@ pub(crate) async fn serve_on(
     let mut buf = BytesMut::new();
     let mut read_size = READ_MIN;
     'read: loop {
+        // Backpressure: a queue holds this connection's messages over its high-water
+        // mark; read nothing more until its consumers bring it down.
+        if let Some(pressure) = conn.held_back() {
+            let pressure = pressure.clone();
+            tracing::trace!(%peer_addr, held = pressure.held(), "STOMP publisher held back");
+            if until(pin!(pressure.released()), pin!(outbox.closed()))
+                .await
+                .is_none()
+            {
+                break;
+            }
+        }
         if buf.capacity() - buf.len() < read_size / 2 {
             buf.reserve(read_size);
         }
