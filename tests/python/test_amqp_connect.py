@@ -144,3 +144,45 @@ def test_a_silent_client_is_closed_after_two_intervals(amqp_broker):
     assert 1.5 < elapsed < 5, elapsed
     assert b"\x08\x00\x00\x00\x00\x00\x00\xce" in data  # our heartbeats meanwhile
     s.close()
+
+
+def open_raw(gw):
+    """A raw socket past connection.open and channel.open on channel 1."""
+    from pika import frame, spec
+    s = raw(gw)
+    s.sendall(b"AMQP\x00\x00\x09\x01")
+    s.recv(4096)
+    start_ok = spec.Connection.StartOk(client_properties={}, mechanism="PLAIN",
+                                       response="\0guest\0guest", locale="en_US")
+    s.sendall(frame.Method(0, start_ok).marshal())
+    s.recv(4096)
+    s.sendall(frame.Method(0, spec.Connection.TuneOk(2047, 131072, 0)).marshal())
+    s.sendall(frame.Method(0, spec.Connection.Open("/")).marshal())
+    s.sendall(frame.Method(1, spec.Channel.Open()).marshal())
+    data = b""
+    while b"\x00\x14\x00\x0b" not in data:  # channel.open-ok
+        data += s.recv(4096)
+    return s
+
+
+def test_a_method_before_the_content_is_complete_is_505(amqp_broker):
+    from pika import frame, spec
+    s = open_raw(amqp_broker)
+    s.sendall(frame.Method(1, spec.Basic.Publish(exchange="", routing_key="q")).marshal())
+    s.sendall(frame.Method(1, spec.Basic.Qos(prefetch_count=1)).marshal())
+    data = s.recv(4096)
+    assert data[7:11] == b"\x00\x0a\x00\x32"  # connection.close
+    assert data[11:13] == (505).to_bytes(2, "big")
+    s.sendall(frame.Method(0, spec.Connection.CloseOk()).marshal())
+    assert s.recv(64) == b""
+    s.close()
+
+
+def test_a_body_without_a_header_is_505(amqp_broker):
+    from pika import frame
+    s = open_raw(amqp_broker)
+    s.sendall(frame.Body(1, b"stray").marshal())
+    data = s.recv(4096)
+    assert data[7:11] == b"\x00\x0a\x00\x32"
+    assert data[11:13] == (505).to_bytes(2, "big")
+    s.close()
