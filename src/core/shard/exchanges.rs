@@ -461,4 +461,35 @@ mod tests {
             ));
         });
     }
+
+    #[test]
+    fn publish_routed_says_whether_anything_was_reached() {
+        let runtime = compio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            let shard = shard();
+            let message =
+                || Message::new(ByteString::new(), Bytes::from("m"), QoS::AtMostOnce, false);
+            let jobs = ExchangeDeclare::new("jobs", crate::core::exchange::ExchangeKind::Direct);
+            assert!(shard.declare_exchange(jobs).await.unwrap());
+            declare(&shard, "q").await;
+            let routed = |key| {
+                shard
+                    .publish_routed("jobs", key, None, message())
+                    .unwrap()
+                    .1
+            };
+            assert!(!routed("build"));
+            let binding = Binding::new(Destination::queue("q"), "build");
+            shard.bind("jobs", binding.clone()).await.unwrap();
+            assert!(routed("build"));
+            shard.unbind("jobs", binding).await.unwrap();
+            assert!(!routed("build"));
+            let topic = shard
+                .publish_routed("amq.topic", "a.b", None, message())
+                .unwrap();
+            assert!(!topic.1, "no subscriber of a/b");
+            shard.delete_exchange("jobs", false).await.unwrap();
+            assert!(shard.check_exchange("jobs").is_err());
+        });
+    }
 }
