@@ -20,6 +20,33 @@ pub struct Config {
     pub stomp: StompConfig,
     /// The WebSocket listener (MQTT and STOMP from browsers).
     pub websocket: WebSocketConfig,
+    /// The AMQP 0-9-1 listener and what it negotiates.
+    pub amqp: AmqpConfig,
+}
+
+/// The AMQP 0-9-1 gateway's listener and the limits connection.tune offers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AmqpConfig {
+    /// Addresses to listen on (AMQP 0-9-1 on each); empty for none.
+    pub listen: Vec<SocketAddr>,
+    /// Largest frame offered in connection.tune (bytes, header and frame-end included).
+    pub frame_max: u32,
+    /// Highest channel number offered in connection.tune.
+    pub channel_max: u16,
+    /// Heartbeat interval offered in connection.tune (seconds); 0 for none.
+    pub heartbeat: u16,
+}
+
+impl Default for AmqpConfig {
+    fn default() -> Self {
+        Self {
+            listen: vec![SocketAddr::from(([127, 0, 0, 1], 5672))],
+            frame_max: 131_072,
+            channel_max: 2047,
+            heartbeat: 60,
+        }
+    }
 }
 
 /// The STOMP gateway's listener and limits.
@@ -240,6 +267,10 @@ impl Config {
                  max_header_length at least 256",
             );
         }
+        let am = &self.amqp;
+        if am.frame_max < 4096 || am.channel_max == 0 {
+            return invalid("amqp.frame_max must be at least 4096, channel_max at least 1");
+        }
         let ws = &self.websocket;
         if !ws.mqtt_path.starts_with('/') || !ws.stomp_path.starts_with('/') {
             return invalid("websocket.mqtt_path and stomp_path must start with '/'");
@@ -282,6 +313,10 @@ mod tests {
         assert_eq!(config.websocket.stomp_path, defaults.websocket.stomp_path);
         assert_eq!(config.mqtt.max_packet_size, defaults.mqtt.max_packet_size);
         assert_eq!(config.server.io_backend, defaults.server.io_backend);
+        assert_eq!(config.amqp.listen, defaults.amqp.listen);
+        assert_eq!(config.amqp.frame_max, defaults.amqp.frame_max);
+        assert_eq!(config.amqp.channel_max, defaults.amqp.channel_max);
+        assert_eq!(config.amqp.heartbeat, defaults.amqp.heartbeat);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Protocol adapters: protocol packets in, core operations out, and back.
 
+pub mod amqp;
 pub mod mqtt;
 pub mod stomp;
 pub mod sys;

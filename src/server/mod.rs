@@ -27,6 +27,8 @@ pub enum Listener {
     Stomp,
     /// WebSocket: MQTT and STOMP by path.
     WebSocket,
+    /// AMQP 0-9-1.
+    Amqp,
 }
 
 impl std::fmt::Display for Listener {
@@ -35,6 +37,7 @@ impl std::fmt::Display for Listener {
             Self::Mqtt => "MQTT",
             Self::Stomp => "STOMP",
             Self::WebSocket => "WebSocket",
+            Self::Amqp => "AMQP",
         })
     }
 }
@@ -67,7 +70,8 @@ impl Server {
                     .listen
                     .iter()
                     .map(|&a| (Listener::WebSocket, a)),
-            );
+            )
+            .chain(config.amqp.listen.iter().map(|&a| (Listener::Amqp, a)));
         for (kind, addr) in listeners {
             let bound =
                 worker::claim(addr).with_context(|| format!("cannot listen on {addr} ({kind})"))?;

@@ -15,7 +15,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use crate::config::{Config, IoBackend};
 use crate::core::shard::{Shard, ShardMsg};
 use crate::gateway::GatewayContext as MqttContext;
-use crate::gateway::{mqtt, stomp, websocket};
+use crate::gateway::{amqp, mqtt, stomp, websocket};
 use crate::server::outbox::until;
 use crate::server::{Listener, driver};
 
@@ -168,6 +168,7 @@ async fn accept_loop(
                         Listener::WebSocket => {
                             compio::runtime::spawn(websocket::refuse_busy(stream))
                         }
+                        Listener::Amqp => compio::runtime::spawn(amqp::refuse_busy(stream)),
                     }
                     .detach();
                     continue;
@@ -193,6 +194,10 @@ async fn accept_loop(
                     }),
                     Listener::WebSocket => compio::runtime::spawn(async move {
                         websocket::serve(stream, peer, ctx.clone()).await;
+                        done(ctx);
+                    }),
+                    Listener::Amqp => compio::runtime::spawn(async move {
+                        amqp::serve(stream, peer, ctx.clone()).await;
                         done(ctx);
                     }),
                 }

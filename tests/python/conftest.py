@@ -57,13 +57,15 @@ def toml_value(value):
 
 class Gateway:
     """One switchyard process: `host`, `port` (MQTT), `stomp_port`, `ws_port` (WebSocket:
-    MQTT on /mqtt, STOMP on /stomp), and start/stop/restart."""
+    MQTT on /mqtt, STOMP on /stomp), `amqp_port`, and start/stop/restart."""
 
-    def __init__(self, workdir, backend, shards, mqtt, server, stomp=None, websocket=None):
+    def __init__(self, workdir, backend, shards, mqtt, server, stomp=None, websocket=None,
+                 amqp=None):
         self.host = "127.0.0.1"
         self.port = free_port()
         self.stomp_port = free_port()
         self.ws_port = free_port()
+        self.amqp_port = free_port()
         self.backend = backend
         self.shards = shards
         self.workdir = Path(workdir)
@@ -76,6 +78,7 @@ class Gateway:
         self.server = {"data_dir": str(self.workdir / "data"), **server}
         self.stomp = {"listen": [f"{self.host}:{self.stomp_port}"], **(stomp or {})}
         self.websocket = {"listen": [f"{self.host}:{self.ws_port}"], **(websocket or {})}
+        self.amqp = {"listen": [f"{self.host}:{self.amqp_port}"], **(amqp or {})}
         self.write_config()
 
     @property
@@ -86,7 +89,7 @@ class Gateway:
         lines = ["[server]"]
         lines += [f"{k} = {toml_value(v)}" for k, v in self.server.items()]
         for section, keys in (("mqtt", self.mqtt), ("stomp", self.stomp),
-                              ("websocket", self.websocket)):
+                              ("websocket", self.websocket), ("amqp", self.amqp)):
             lines += ["", f"[{section}]"]
             lines += [f"{k} = {toml_value(v)}" for k, v in keys.items()]
         self.config_path.write_text("\n".join(lines) + "\n")
@@ -193,15 +196,15 @@ def backend(request):
 @pytest.fixture
 def make_gateway(backend, tmp_path):
     """Factory: make_gateway(shards=N, server={...}, stomp={...}, websocket={...},
-    **mqtt_keys) starts a gateway with those keys set in their sections; every gateway
+    amqp={...}, **mqtt_keys) starts a gateway with those keys set in their sections; every gateway
     started is stopped (and checked) afterwards."""
     if not BINARY.exists():
         pytest.fail(f"no switchyard binary at {BINARY} (run `cargo build` or set SWITCHYARD_BIN)")
     started = []
 
-    def make(shards=SHARDS, server=None, stomp=None, websocket=None, **mqtt):
+    def make(shards=SHARDS, server=None, stomp=None, websocket=None, amqp=None, **mqtt):
         gw = Gateway(tmp_path / f"gw{len(started)}", backend, shards, mqtt, server or {},
-                     stomp, websocket)
+                     stomp, websocket, amqp)
         started.append(gw)
         return gw.start()
 
@@ -267,3 +270,23 @@ def wait_port(gw, port):
 def stomp_broker(make_stomp_broker):
     """The broker the STOMP tests talk to: a default switchyard gateway, or STOMP_EXTERNAL."""
     return make_stomp_broker()
+
+
+@pytest.fixture
+def make_amqp_broker(make_gateway):
+    """make_amqp_broker(**config) -> make_gateway(**config), listening on its AMQP and
+    STOMP ports too."""
+
+    def make(**config):
+        gw = make_gateway(**config)
+        wait_port(gw, gw.amqp_port)
+        wait_port(gw, gw.stomp_port)
+        return gw
+
+    return make
+
+
+@pytest.fixture
+def amqp_broker(make_amqp_broker):
+    """A default switchyard gateway for the AMQP tests (pika)."""
+    return make_amqp_broker()

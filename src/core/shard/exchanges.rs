@@ -14,7 +14,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::core::exchange::{Binding, Destination, ExchangeError, ExchangeName, QueueName};
+use crate::core::exchange::{
+    Binding, Destination, ExchangeDeclare, ExchangeError, ExchangeName, FieldTable, QueueName,
+};
 use crate::core::mapping::{TOPIC_EXCHANGE, mqtt_topic_to_routing_key, routing_key_to_mqtt_topic};
 use crate::core::message::Message;
 
@@ -39,6 +41,17 @@ pub enum VhostChange {
         /// The binding.
         binding: Binding,
     },
+    /// A binding was removed from an exchange.
+    Unbind {
+        /// The source exchange.
+        exchange: ExchangeName,
+        /// The binding.
+        binding: Binding,
+    },
+    /// An exchange was declared (exchange.declare).
+    DeclareExchange(ExchangeDeclare),
+    /// An exchange was deleted, with its bindings.
+    DeleteExchange(ExchangeName),
 }
 
 /// Why a publish to an exchange was refused.
@@ -61,6 +74,11 @@ impl Shard {
         routing_key: &str,
     ) -> Result<(), ExchangeError> {
         let binding = Binding::new(Destination::queue(queue), routing_key);
+        self.bind(exchange, binding).await
+    }
+
+    /// Adds a binding (to a queue or an exchange) on every shard.
+    pub async fn bind(&self, exchange: &str, binding: Binding) -> Result<(), ExchangeError> {
         // Checked here first, so that the other shards never see a binding that fails.
         self.state
             .borrow_mut()
@@ -71,6 +89,56 @@ impl Shard {
             binding,
         })
         .await;
+        Ok(())
+    }
+
+    /// Removes a binding on every shard (a missing binding is no error).
+    pub async fn unbind(&self, exchange: &str, binding: Binding) -> Result<(), ExchangeError> {
+        let unbound = self.state.borrow_mut().vhost.unbind(exchange, &binding)?;
+        if unbound.removed {
+            self.change_vhost(VhostChange::Unbind {
+                exchange: exchange.into(),
+                binding,
+            })
+            .await;
+        }
+        Ok(())
+    }
+
+    /// exchange.declare (not passive) on every shard. Returns whether it was created.
+    pub async fn declare_exchange(&self, declare: ExchangeDeclare) -> Result<bool, ExchangeError> {
+        let created = self
+            .state
+            .borrow_mut()
+            .vhost
+            .declare_exchange(declare.clone())?;
+        if created {
+            self.change_vhost(VhostChange::DeclareExchange(declare))
+                .await;
+        }
+        Ok(created)
+    }
+
+    /// exchange.declare with passive set: whether the exchange exists (404 if not).
+    pub fn check_exchange(&self, name: &str) -> Result<(), ExchangeError> {
+        self.state
+            .borrow()
+            .vhost
+            .declare_exchange_passive(name)
+            .map(|_| ())
+    }
+
+    /// exchange.delete on every shard (a missing exchange is no error).
+    pub async fn delete_exchange(&self, name: &str, if_unused: bool) -> Result<(), ExchangeError> {
+        let deleted = self
+            .state
+            .borrow_mut()
+            .vhost
+            .delete_exchange(name, if_unused)?;
+        if !deleted.is_empty() {
+            self.change_vhost(VhostChange::DeleteExchange(name.into()))
+                .await;
+        }
         Ok(())
     }
 
@@ -85,25 +153,48 @@ impl Shard {
         &self,
         exchange: &str,
         routing_key: &str,
-        mut message: Message,
+        message: Message,
     ) -> Result<Vec<(u16, ShardMsg)>, PublishError> {
+        self.publish_routed(exchange, routing_key, None, message)
+            .map(|(out, _)| out)
+    }
+
+    /// As [`Shard::publish_to_exchange`], with the message's headers for headers
+    /// exchanges, and also says whether the message reached any queue or subscriber
+    /// (AMQP's `mandatory` returns it when not).
+    pub fn publish_routed(
+        &self,
+        exchange: &str,
+        routing_key: &str,
+        headers: Option<&FieldTable>,
+        mut message: Message,
+    ) -> Result<(Vec<(u16, ShardMsg)>, bool), PublishError> {
         if exchange == TOPIC_EXCHANGE {
             let topic = routing_key_to_mqtt_topic(routing_key)
                 .map_err(|_| PublishError::RoutingKey(routing_key.to_owned()))?;
             message.topic = topic.as_ref().into();
-            return Ok(self.publish(message.shared()));
+            let routed = {
+                let state = self.state.borrow();
+                state
+                    .vhost
+                    .route(TOPIC_EXCHANGE, routing_key, headers)
+                    .is_ok_and(|q| !q.is_empty())
+                    || self.has_interest(&state, &message.topic)
+            };
+            return Ok((self.publish(message.shared()), routed));
         }
         let queues = self
             .state
             .borrow()
             .vhost
-            .route(exchange, routing_key, None)?;
+            .route(exchange, routing_key, headers)?;
+        let routed = !queues.is_empty();
         let message = message.shared();
         let mut out = Vec::new();
         for queue in queues {
             self.enqueue_or_forward(queue, &message, &mut out);
         }
-        Ok(out)
+        Ok((out, routed))
     }
 
     /// The queues bound to `amq.topic` that an MQTT publish reaches (none, without
@@ -217,21 +308,29 @@ impl Shard {
             }
             VhostChange::DeleteQueue(name) => {
                 state.vhost.remove_queue(name.as_str());
-                state.topic_bound = state
-                    .vhost
-                    .exchange(TOPIC_EXCHANGE)
-                    .is_some_and(|e| e.bindings().len() > 0);
             }
             VhostChange::Bind { exchange, binding } => {
                 if let Err(error) = state.vhost.bind(exchange.as_str(), binding.clone()) {
                     tracing::warn!(%error, "a binding valid on its shard failed here");
                 }
-                state.topic_bound = state
-                    .vhost
-                    .exchange(TOPIC_EXCHANGE)
-                    .is_some_and(|e| e.bindings().len() > 0);
+            }
+            VhostChange::Unbind { exchange, binding } => {
+                // Already gone here (the shard that unbound applied it first) is fine.
+                let _ = state.vhost.unbind(exchange.as_str(), binding);
+            }
+            VhostChange::DeclareExchange(declare) => {
+                if let Err(error) = state.vhost.declare_exchange(declare.clone()) {
+                    tracing::warn!(%error, "an exchange valid on its shard failed here");
+                }
+            }
+            VhostChange::DeleteExchange(name) => {
+                let _ = state.vhost.delete_exchange(name.as_str(), false);
             }
         }
+        state.topic_bound = state
+            .vhost
+            .exchange(TOPIC_EXCHANGE)
+            .is_some_and(|e| e.bindings().len() > 0);
     }
 }
 
@@ -374,6 +473,37 @@ mod tests {
                 shard.publish_to_exchange("amq.topic", "a.#", message),
                 Err(PublishError::RoutingKey(_))
             ));
+        });
+    }
+
+    #[test]
+    fn publish_routed_says_whether_anything_was_reached() {
+        let runtime = compio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            let shard = shard();
+            let message =
+                || Message::new(ByteString::new(), Bytes::from("m"), QoS::AtMostOnce, false);
+            let jobs = ExchangeDeclare::new("jobs", crate::core::exchange::ExchangeKind::Direct);
+            assert!(shard.declare_exchange(jobs).await.unwrap());
+            declare(&shard, "q").await;
+            let routed = |key| {
+                shard
+                    .publish_routed("jobs", key, None, message())
+                    .unwrap()
+                    .1
+            };
+            assert!(!routed("build"));
+            let binding = Binding::new(Destination::queue("q"), "build");
+            shard.bind("jobs", binding.clone()).await.unwrap();
+            assert!(routed("build"));
+            shard.unbind("jobs", binding).await.unwrap();
+            assert!(!routed("build"));
+            let topic = shard
+                .publish_routed("amq.topic", "a.b", None, message())
+                .unwrap();
+            assert!(!topic.1, "no subscriber of a/b");
+            shard.delete_exchange("jobs", false).await.unwrap();
+            assert!(shard.check_exchange("jobs").is_err());
         });
     }
 }

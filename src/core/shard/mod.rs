@@ -378,6 +378,17 @@ impl Shard {
         out
     }
 
+    /// Whether any shard has an MQTT subscriber (or session) whose filter matches `topic`.
+    fn has_interest(&self, state: &State, topic: &str) -> bool {
+        let mut found = false;
+        state
+            .interest
+            .for_each_match(topic.split('/'), topic.starts_with('$'), |_: &Interest| {
+                found = true;
+            });
+        found
+    }
+
     /// Delivers to this shard's subscribers.
     pub fn deliver_local(&self, message: &Arc<Message>, plain: bool, groups: &[ByteString]) {
         // Collect targets first: delivering borrows the state mutably.

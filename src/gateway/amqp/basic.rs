@@ -1,0 +1,175 @@
+//! The basic class on a channel: qos, consumers, basic.get.
+
+use bytestring::ByteString;
+use switchyard_amqp::{
+    BasicCancel, BasicCancelOk, BasicConsume, BasicConsumeOk, BasicGet, BasicGetEmpty, BasicGetOk,
+    BasicQos, BasicQosOk, Method, ReplyCode, ShortString,
+};
+
+use super::channel::{Channel, failed, text};
+use super::connection::{AmqpError, Env, error};
+use super::consumer::{ConsumerEntry, Unacked, routing_key_of};
+use super::convert::{properties_of, short};
+use crate::core::exchange::QueueName;
+use crate::core::queue::Consume;
+use crate::core::shard::{QueueOp, QueueReply};
+
+/// What a no-ack consumer may have waiting for the socket: its deliveries count as
+/// acknowledged once written, so this bounds the outbox, not the client.
+const NO_ACK_WINDOW: u32 = 1000;
+
+impl Channel {
+    /// The queue a method names; empty means the channel's last declared queue.
+    pub(super) fn queue_name(&self, name: &ShortString) -> Result<QueueName, AmqpError> {
+        if name.is_empty() {
+            return self.last_queue.clone().ok_or_else(|| {
+                error(
+                    ReplyCode::NotFound,
+                    "NOT_FOUND - no previously declared queue",
+                )
+            });
+        }
+        Ok(text(name)?.into())
+    }
+
+    /// basic.qos: the prefetch of consumers made from now on (per consumer, as
+    /// RabbitMQ does for `global = false`; `global = true` is applied per consumer too).
+    pub(super) fn qos(&mut self, env: &Env, m: &BasicQos) {
+        self.prefetch = m.prefetch_count;
+        env.send(self.id, BasicQosOk {});
+    }
+
+    pub(super) async fn consume(&mut self, env: &Env, m: BasicConsume) -> Result<(), AmqpError> {
+        let queue = self.queue_name(&m.queue)?;
+        let shard = &env.ctx.shard;
+        let tag = if m.consumer_tag.is_empty() {
+            self.next_tag += 1;
+            format!(
+                "amq.ctag-{}-{}-{}-{}",
+                shard.id(),
+                env.id,
+                self.id,
+                self.next_tag
+            )
+        } else {
+            text(&m.consumer_tag)?.to_owned()
+        };
+        if self.consumers.contains_key(&tag) {
+            return Err(error(
+                ReplyCode::NotAllowed,
+                format!("NOT_ALLOWED - attempt to reuse consumer tag '{tag}'"),
+            ));
+        }
+        // The queue must exist before consume-ok goes out, which must precede the first
+        // delivery.
+        if let QueueReply::Failed(e) = shard.queue_op(queue.clone(), QueueOp::Exists).await {
+            return Err(failed(e.reply_code(), e));
+        }
+        let core: ByteString = format!("amqp-{}-{}-{}-{tag}", shard.id(), env.id, self.id).into();
+        env.consumer.consumers.borrow_mut().insert(
+            core.clone(),
+            ConsumerEntry {
+                channel: self.id,
+                tag: short(&tag),
+                queue: queue.clone(),
+                no_ack: m.no_ack,
+            },
+        );
+        self.consumers.insert(tag.clone(), core.clone());
+        if !m.no_wait {
+            env.send(
+                self.id,
+                BasicConsumeOk {
+                    consumer_tag: short(&tag),
+                },
+            );
+        }
+        let mut consume = Consume::new(&core);
+        consume.prefetch = if m.no_ack {
+            NO_ACK_WINDOW
+        } else {
+            u32::from(self.prefetch)
+        };
+        consume.exclusive = m.exclusive;
+        let op = QueueOp::Consume {
+            consume,
+            shard: shard.id(),
+            key: env.consumer_key,
+        };
+        if let QueueReply::Failed(e) = shard.queue_op(queue, op).await {
+            self.consumers.remove(&tag);
+            env.consumer.consumers.borrow_mut().remove(&core);
+            return Err(failed(e.reply_code(), e));
+        }
+        Ok(())
+    }
+
+    pub(super) async fn cancel(&mut self, env: &Env, m: BasicCancel) -> Result<(), AmqpError> {
+        let tag = text(&m.consumer_tag)?;
+        if let Some(core) = self.consumers.remove(tag) {
+            // Its unacknowledged deliveries stay, to be acked or rejected.
+            self.end_consumer(env, core, false).await;
+        }
+        if !m.no_wait {
+            env.send(
+                self.id,
+                BasicCancelOk {
+                    consumer_tag: m.consumer_tag,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// Cancels a consumer in its queue, then deletes the queue if it is an auto-delete
+    /// queue of this connection without consumers.
+    pub(super) async fn end_consumer(&mut self, env: &Env, core: ByteString, requeue: bool) {
+        let entry = env.consumer.consumers.borrow_mut().remove(&core);
+        let Some(entry) = entry else { return };
+        let shard = &env.ctx.shard;
+        let op = QueueOp::Cancel { tag: core, requeue };
+        shard.queue_op(entry.queue.clone(), op).await;
+        if env.auto_delete.borrow().contains(&entry.queue) {
+            let op = QueueOp::Delete {
+                if_unused: true,
+                if_empty: false,
+            };
+            if let QueueReply::Done(_) = shard.queue_op(entry.queue.clone(), op).await {
+                env.auto_delete.borrow_mut().remove(&entry.queue);
+                env.exclusive.borrow_mut().remove(&entry.queue);
+            }
+        }
+    }
+
+    pub(super) async fn get(&mut self, env: &Env, m: BasicGet) -> Result<(), AmqpError> {
+        let queue = self.queue_name(&m.queue)?;
+        let op = QueueOp::Get { no_ack: m.no_ack };
+        match env.ctx.shard.queue_op(queue.clone(), op).await {
+            QueueReply::Got(Some(got)) => {
+                let unacked = got
+                    .delivery_id
+                    .filter(|_| !m.no_ack)
+                    .map(|id| Unacked { queue, id });
+                let delivery_tag = env.consumer.track(self.id, unacked);
+                let method = Method::from(BasicGetOk {
+                    delivery_tag,
+                    redelivered: got.redelivered,
+                    exchange: ShortString::EMPTY,
+                    routing_key: routing_key_of(&got.message),
+                    message_count: u32::try_from(got.message_count).unwrap_or(u32::MAX),
+                });
+                let properties = properties_of(&got.message);
+                let encoder = env.consumer.encoder();
+                env.outbox.push(|buf| {
+                    encoder.encode_message(self.id, &method, &properties, &got.message.payload, buf)
+                });
+                Ok(())
+            }
+            QueueReply::Got(None) | QueueReply::Done(_) => {
+                env.send(self.id, BasicGetEmpty {});
+                Ok(())
+            }
+            QueueReply::Failed(e) => Err(failed(e.reply_code(), e)),
+        }
+    }
+}
