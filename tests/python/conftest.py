@@ -18,6 +18,7 @@ broker that cannot shut down cleanly fails the test.
 """
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -39,10 +40,33 @@ START_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
 
 
+def _ephemeral_low():
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+_EPHEMERAL_LOW = _ephemeral_low()
+_handed_out = set()
+
+
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free loopback port below the ephemeral range: a port that bind(0) returned could
+    be taken as the local port of any client connection before the gateway binds it (CI
+    saw "Address already in use"). Never the same port twice in one test run."""
+    for _ in range(1000):
+        port = random.randrange(10_000, _EPHEMERAL_LOW)
+        if port in _handed_out:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 def toml_value(value):
