@@ -40,14 +40,19 @@ START_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
 
 
-def _ephemeral_low():
+def _listen_port_range():
+    """Ports no client connection takes: below the ephemeral range (or above it, if it
+    starts too low to leave room)."""
     try:
-        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 32768
+        low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    except (OSError, ValueError):
+        low, high = 32768, 60999
+    if low > 11_000:
+        return 10_000, low
+    return min(high + 1, 65_000), 65_535
 
 
-_EPHEMERAL_LOW = _ephemeral_low()
+_PORTS = _listen_port_range()
 _handed_out = set()
 
 
@@ -56,7 +61,7 @@ def free_port():
     be taken as the local port of any client connection before the gateway binds it (CI
     saw "Address already in use"). Never the same port twice in one test run."""
     for _ in range(1000):
-        port = random.randrange(10_000, _EPHEMERAL_LOW)
+        port = random.randrange(*_PORTS)
         if port in _handed_out:
             continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
