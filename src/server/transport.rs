@@ -4,6 +4,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::io;
+use std::pin::pin;
 use std::rc::Rc;
 
 use bytes::BytesMut;
@@ -16,7 +17,7 @@ use crate::core::exchange::QueueName;
 use crate::core::queue::DeliveryId;
 use crate::core::shard::{Settle, Shard};
 use crate::core::stats::ShardStats;
-use crate::server::outbox::Outbox;
+use crate::server::outbox::{Outbox, until};
 
 /// The read side of a connection.
 pub enum Transport {
@@ -260,4 +261,89 @@ pub async fn write_loop(
         }
     }
     let _ = stream.shutdown().await;
+}
+
+/// Read size of a quiet connection (a CONNECT, a ping, an ack fit): what an idle
+/// connection keeps allocated.
+const READ_MIN: usize = 256;
+/// Read size a busy connection grows to, doubling each time a read fills the buffer.
+const READ_MAX: usize = 64 * 1024;
+
+/// What [`Reader::fill`] ended with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filled {
+    /// More bytes are in the buffer.
+    Data,
+    /// The peer closed, the read failed, or the server is closing the connection.
+    End,
+    /// Nothing arrived within the timeout (keep-alive, heart-beat).
+    Silent,
+}
+
+/// The read side every gateway shares: a transport and the buffer its protocol decodes
+/// from, sized to the traffic (256 B while quiet, doubling up to 64 KiB while reads fill
+/// it).
+pub struct Reader {
+    transport: Transport,
+    buf: BytesMut,
+    read_size: usize,
+}
+
+impl Reader {
+    /// A reader with an empty buffer.
+    pub fn new(transport: Transport) -> Self {
+        Self {
+            transport,
+            buf: BytesMut::new(),
+            read_size: READ_MIN,
+        }
+    }
+
+    /// The bytes read and not yet decoded.
+    pub fn buf(&mut self) -> &mut BytesMut {
+        &mut self.buf
+    }
+
+    /// Reads more bytes, waiting at most `timeout`, and stopping as soon as `outbox`
+    /// closes (takeover, shutdown); counts them in the shard's statistics.
+    pub async fn fill(
+        &mut self,
+        timeout: Option<std::time::Duration>,
+        outbox: &Outbox,
+        stats: &ShardStats,
+    ) -> Filled {
+        if self.buf.capacity() - self.buf.len() < self.read_size / 2 {
+            self.buf.reserve(self.read_size);
+        }
+        let offered = self.buf.capacity() - self.buf.len();
+        let unread = std::mem::take(&mut self.buf);
+        let transport = &mut self.transport;
+        let read = async {
+            match timeout {
+                None => Ok(transport.read(unread).await),
+                Some(timeout) => compio::time::timeout(timeout, transport.read(unread)).await,
+            }
+        };
+        let Some(read) = until(pin!(read), pin!(outbox.closed())).await else {
+            return Filled::End;
+        };
+        let Ok((result, returned)) = read else {
+            return Filled::Silent;
+        };
+        self.buf = returned;
+        match result {
+            Ok(0) | Err(_) => Filled::End,
+            Ok(n) => {
+                ShardStats::add(&stats.bytes_received, n as u64);
+                self.read_size = if n >= offered {
+                    (self.read_size * 2).min(READ_MAX)
+                } else if n < offered / 4 {
+                    READ_MIN
+                } else {
+                    self.read_size
+                };
+                Filled::Data
+            }
+        }
+    }
 }

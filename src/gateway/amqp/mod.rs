@@ -28,15 +28,11 @@ use switchyard_amqp::{
 
 use crate::gateway::GatewayContext;
 use crate::server::outbox::{Outbox, until};
-use crate::server::transport::{AckOnWrite, Framing, Transport, write_loop};
+use crate::server::transport::{AckOnWrite, Filled, Framing, Reader, Transport, write_loop};
 use connection::{Connection, error};
 
 /// How long a closing connection may take to flush what it was sent.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
-/// Read size of a quiet connection.
-const READ_MIN: usize = 256;
-/// Read size a busy connection grows to.
-const READ_MAX: usize = 64 * 1024;
 
 /// Whether to keep reading after a frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +43,7 @@ enum Flow {
 
 /// Serves one accepted AMQP connection until it closes.
 pub async fn serve(stream: TcpStream, peer_addr: SocketAddr, ctx: Rc<GatewayContext>) {
-    let mut transport = Transport::Tcp(stream.clone());
+    let transport = Transport::Tcp(stream.clone());
     let outbox = Rc::new(Outbox::new());
     let auto_acks = Rc::new(AckOnWrite::default());
     let writer = compio::runtime::spawn(write_loop(
@@ -59,49 +55,21 @@ pub async fn serve(stream: TcpStream, peer_addr: SocketAddr, ctx: Rc<GatewayCont
     ));
     let mut conn = Connection::new(ctx.clone(), outbox.clone(), auto_acks, ctx.conn_id());
     let mut decoder = Decoder::new();
-    let mut buf = BytesMut::new();
-    let mut read_size = READ_MIN;
+    let mut reader = Reader::new(transport);
     let mut header_seen = false;
     let mut beating = false;
     'read: loop {
-        if buf.capacity() - buf.len() < read_size / 2 {
-            buf.reserve(read_size);
-        }
         let timeout = conn.read_timeout();
-        let offered = buf.capacity() - buf.len();
-        let unread = std::mem::take(&mut buf);
-        let read = async {
-            match timeout {
-                None => Ok(transport.read(unread).await),
-                Some(timeout) => compio::time::timeout(timeout, transport.read(unread)).await,
-            }
-        };
-        let Some(read) = until(pin!(read), pin!(outbox.closed())).await else {
-            break;
-        };
-        let (result, returned) = match read {
-            Ok(result) => result,
-            Err(_elapsed) => {
+        match reader.fill(timeout, &outbox, ctx.shard.stats()).await {
+            Filled::Data => {}
+            Filled::End => break,
+            Filled::Silent => {
                 tracing::debug!(%peer_addr, "AMQP client silent past its heartbeat");
                 break;
             }
-        };
-        buf = returned;
-        match result {
-            Ok(0) | Err(_) => break,
-            Ok(n) => {
-                crate::core::stats::ShardStats::add(&ctx.shard.stats().bytes_received, n as u64);
-                read_size = if n >= offered {
-                    (read_size * 2).min(READ_MAX)
-                } else if n < offered / 4 {
-                    READ_MIN
-                } else {
-                    read_size
-                };
-            }
         }
         if !header_seen {
-            match read_protocol_header(&mut buf) {
+            match read_protocol_header(reader.buf()) {
                 ProtocolHeaderStatus::Incomplete => continue,
                 ProtocolHeaderStatus::Rejected => {
                     // Another protocol or version: say which one we speak, and close.
@@ -118,7 +86,7 @@ pub async fn serve(stream: TcpStream, peer_addr: SocketAddr, ctx: Rc<GatewayCont
             if outbox.is_dead() {
                 break 'read;
             }
-            match decoder.decode(&mut buf) {
+            match decoder.decode(reader.buf()) {
                 Ok(Some(frame)) => {
                     if Box::pin(conn.handle(frame, &mut decoder)).await == Flow::Close {
                         break 'read;

@@ -19,18 +19,13 @@ use switchyard_mqtt::{ConnAck, Decoder, Packet, ReasonCode};
 
 use crate::gateway::GatewayContext as MqttContext;
 use crate::server::outbox::{Outbox, until};
-use crate::server::transport::{Framing, Transport, write_loop};
+use crate::server::transport::{Filled, Framing, Reader, Transport, write_loop};
 pub use peer::MqttPeer;
 
 /// How long a new connection has to send CONNECT.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a closing connection may take to flush what it was sent.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
-/// Read size of a quiet connection (a CONNECT, a PINGREQ, an ack fit): what an idle
-/// connection keeps allocated.
-const READ_MIN: usize = 256;
-/// Read size a busy connection grows to, doubling each time a read fills the buffer.
-const READ_MAX: usize = 64 * 1024;
 
 /// Whether to keep reading after a packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +47,7 @@ pub async fn serve(stream: TcpStream, peer_addr: SocketAddr, ctx: Rc<MqttContext
 /// Serves MQTT over `transport` (TCP, or WebSocket after its handshake), writing
 /// through `outbox` to `stream` framed as `framing` says.
 pub(crate) async fn serve_on(
-    mut transport: Transport,
+    transport: Transport,
     stream: TcpStream,
     framing: Framing,
     outbox: Rc<Outbox>,
@@ -68,8 +63,7 @@ pub(crate) async fn serve_on(
     ));
     let mut conn = connect::Connection::new(ctx.clone(), outbox.clone(), ctx.conn_id());
     let mut decoder = Decoder::new(ctx.shared.config.mqtt.max_packet_size);
-    let mut buf = BytesMut::new();
-    let mut read_size = READ_MIN;
+    let mut reader = Reader::new(transport);
     let mut graceful = false;
     'read: loop {
         // A client that publishes beyond its window while held back is not read from
@@ -83,52 +77,24 @@ pub(crate) async fn serve_on(
                 break;
             }
         }
-        if buf.capacity() - buf.len() < read_size / 2 {
-            buf.reserve(read_size);
-        }
         let timeout = match conn.read_timeout() {
             Some(limit) => limit,
             None => Some(CONNECT_TIMEOUT),
         };
-        let offered = buf.capacity() - buf.len();
-        let unread = std::mem::take(&mut buf);
-        let read = async {
-            match timeout {
-                None => Ok(transport.read(unread).await),
-                Some(timeout) => compio::time::timeout(timeout, transport.read(unread)).await,
-            }
-        };
-        // Stop reading as soon as the server ends the connection (takeover, shutdown).
-        let Some(read) = until(pin!(read), pin!(outbox.closed())).await else {
-            break;
-        };
-        let (result, returned) = match read {
-            Ok(result) => result,
-            Err(_elapsed) => {
+        match reader.fill(timeout, &outbox, ctx.shard.stats()).await {
+            Filled::Data => {}
+            Filled::End => break,
+            Filled::Silent => {
                 tracing::debug!(%peer_addr, "keep-alive timeout");
                 conn.close_with(ReasonCode::KeepAliveTimeout);
                 break;
-            }
-        };
-        buf = returned;
-        match result {
-            Ok(0) | Err(_) => break,
-            Ok(n) => {
-                crate::core::stats::ShardStats::add(&ctx.shard.stats().bytes_received, n as u64);
-                read_size = if n >= offered {
-                    (read_size * 2).min(READ_MAX)
-                } else if n < offered / 4 {
-                    READ_MIN
-                } else {
-                    read_size
-                };
             }
         }
         loop {
             if outbox.is_dead() {
                 break 'read;
             }
-            match decoder.decode(&mut buf) {
+            match decoder.decode(reader.buf()) {
                 Ok(Some(packet)) => match conn.handle(packet, &mut decoder).await {
                     Flow::Continue => {}
                     Flow::Close { graceful: g } => {

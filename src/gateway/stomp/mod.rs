@@ -23,17 +23,13 @@ use switchyard_stomp::{Decoder, ErrorFrame, Item, Limits, Version};
 
 use crate::gateway::GatewayContext;
 use crate::server::outbox::{Outbox, until};
-use crate::server::transport::{AckOnWrite, Framing, Transport, write_loop};
+use crate::server::transport::{AckOnWrite, Filled, Framing, Reader, Transport, write_loop};
 use connection::Connection;
 
 /// How long a new connection has to send CONNECT.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a closing connection may take to flush what it was sent.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
-/// Read size of a quiet connection.
-const READ_MIN: usize = 256;
-/// Read size a busy connection grows to.
-const READ_MAX: usize = 64 * 1024;
 
 /// Whether to keep reading after a frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,7 +58,7 @@ pub async fn serve(stream: TcpStream, peer_addr: SocketAddr, ctx: Rc<GatewayCont
 /// Serves STOMP over `transport` (TCP, or WebSocket after its handshake), writing
 /// through `outbox` to `stream` framed as `framing` says.
 pub(crate) async fn serve_on(
-    mut transport: Transport,
+    transport: Transport,
     stream: TcpStream,
     framing: Framing,
     outbox: Rc<Outbox>,
@@ -79,8 +75,7 @@ pub(crate) async fn serve_on(
     ));
     let mut conn = Connection::new(ctx.clone(), outbox.clone(), auto_acks, ctx.conn_id());
     let mut decoder = Decoder::new(limits(&ctx));
-    let mut buf = BytesMut::new();
-    let mut read_size = READ_MIN;
+    let mut reader = Reader::new(transport);
     'read: loop {
         // Backpressure: a queue holds this connection's messages over its high-water
         // mark; read nothing more until its consumers bring it down.
@@ -94,47 +89,20 @@ pub(crate) async fn serve_on(
                 break;
             }
         }
-        if buf.capacity() - buf.len() < read_size / 2 {
-            buf.reserve(read_size);
-        }
         let timeout = conn.read_timeout().unwrap_or(Some(CONNECT_TIMEOUT));
-        let offered = buf.capacity() - buf.len();
-        let unread = std::mem::take(&mut buf);
-        let read = async {
-            match timeout {
-                None => Ok(transport.read(unread).await),
-                Some(timeout) => compio::time::timeout(timeout, transport.read(unread)).await,
-            }
-        };
-        let Some(read) = until(pin!(read), pin!(outbox.closed())).await else {
-            break;
-        };
-        let (result, returned) = match read {
-            Ok(result) => result,
-            Err(_elapsed) => {
+        match reader.fill(timeout, &outbox, ctx.shard.stats()).await {
+            Filled::Data => {}
+            Filled::End => break,
+            Filled::Silent => {
                 tracing::debug!(%peer_addr, "STOMP client silent past its heart-beat");
                 break;
-            }
-        };
-        buf = returned;
-        match result {
-            Ok(0) | Err(_) => break,
-            Ok(n) => {
-                crate::core::stats::ShardStats::add(&ctx.shard.stats().bytes_received, n as u64);
-                read_size = if n >= offered {
-                    (read_size * 2).min(READ_MAX)
-                } else if n < offered / 4 {
-                    READ_MIN
-                } else {
-                    read_size
-                };
             }
         }
         loop {
             if outbox.is_dead() {
                 break 'read;
             }
-            match decoder.decode(&mut buf) {
+            match decoder.decode(reader.buf()) {
                 Ok(Some(Item::HeartBeat)) => {}
                 Ok(Some(Item::Frame(frame))) => {
                     if conn.handle(frame, &mut decoder).await == Flow::Close {
