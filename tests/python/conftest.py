@@ -11,6 +11,10 @@ Environment:
                        rabbitmq_web_stomp: "127.0.0.1:61613,ws://127.0.0.1:15674/ws"
   STOMP_EXTERNAL_MQTT  host:port of the same broker's MQTT listener (test_stomp_mqtt.py;
                        those tests are skipped against an external broker without it)
+  AMQP_EXTERNAL        host:port: the AMQP tests (those using the `amqp_broker` /
+                       `make_amqp_broker` fixtures) run once against that AMQP 0-9-1 broker
+                       (e.g. RabbitMQ) instead of switchyard; tests that need a gateway
+                       configuration of their own are skipped
 
 Every test that uses `gateway` (or `make_gateway`) runs once per backend. The gateway is
 stopped with SIGTERM at the end of the test, and must exit 0 within a few seconds: a
@@ -301,21 +305,51 @@ def stomp_broker(make_stomp_broker):
     return make_stomp_broker()
 
 
-@pytest.fixture
-def make_amqp_broker(make_gateway):
-    """make_amqp_broker(**config) -> make_gateway(**config), listening on its AMQP and
-    STOMP ports too."""
+AMQP_EXTERNAL = os.environ.get("AMQP_EXTERNAL", "").strip()
 
-    def make(**config):
-        gw = make_gateway(**config)
-        wait_port(gw, gw.amqp_port)
-        wait_port(gw, gw.stomp_port)
-        return gw
 
-    return make
+class ExternalAmqpBroker:
+    """An AMQP broker that the tests do not start (AMQP_EXTERNAL): `host`, `amqp_port`.
+    It has no MQTT or STOMP port."""
+
+    external = True
+
+    def __init__(self, spec):
+        self.host, self.amqp_port = host_port(spec)
+
+
+if AMQP_EXTERNAL:
+    @pytest.fixture
+    def make_amqp_broker():
+        """make_amqp_broker(**config) -> the external broker, once (no backends); a test
+        that asks for a configuration of its own is skipped. Every client made is closed
+        afterwards."""
+
+        def make(**config):
+            if config:
+                pytest.skip(f"needs a gateway configured with {config}: not against "
+                            "AMQP_EXTERNAL")
+            return ExternalAmqpBroker(AMQP_EXTERNAL)
+
+        yield make
+        support.close_all()
+else:
+    @pytest.fixture
+    def make_amqp_broker(make_gateway):
+        """make_amqp_broker(**config) -> make_gateway(**config), listening on its AMQP and
+        STOMP ports too."""
+
+        def make(**config):
+            gw = make_gateway(**config)
+            wait_port(gw, gw.amqp_port)
+            wait_port(gw, gw.stomp_port)
+            return gw
+
+        return make
 
 
 @pytest.fixture
 def amqp_broker(make_amqp_broker):
-    """A default switchyard gateway for the AMQP tests (pika)."""
+    """The broker the AMQP tests (pika) talk to: a default switchyard gateway, or
+    AMQP_EXTERNAL."""
     return make_amqp_broker()
