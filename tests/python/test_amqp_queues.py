@@ -440,7 +440,7 @@ def test_rejected_messages_are_dead_lettered(amqp_broker):
     not dead-letter."""
     conn = connect(amqp_broker)
     ch = conn.channel()
-    src, dlq, _ = dead_letter_setup(ch)
+    src, dlq, dlx = dead_letter_setup(ch)
     props = pika.BasicProperties(content_type="text/plain", headers={"h": "v"})
     ch.basic_publish("", src, b"rejected", props)
     ch.basic_publish("", src, b"nacked")
@@ -454,7 +454,7 @@ def test_rejected_messages_are_dead_lettered(amqp_broker):
     ch.basic_nack(method.delivery_tag, requeue=True)
     method, p, body = get(ch, dlq)
     assert body == b"rejected"
-    assert method.exchange != "" and method.routing_key == "dead"
+    assert (method.exchange, method.routing_key) == (dlx, "dead")
     assert p.content_type == "text/plain" and p.headers["h"] == "v"
     check_x_death(p, "rejected", src)
     assert get(ch, dlq)[2] == b"nacked"
