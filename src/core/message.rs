@@ -11,6 +11,8 @@ use bytes::Bytes;
 use bytestring::ByteString;
 use switchyard_mqtt::{PayloadFormat, QoS, UserProperties};
 
+use crate::core::exchange::FieldTable;
+
 /// A published message. Immutable once routed; shared as `Arc<Message>`.
 #[derive(Debug, Clone)]
 pub struct Message {
@@ -32,6 +34,13 @@ pub struct Message {
     /// subscriber whose queue is over its limit holds the message instead of dropping
     /// it, and the publisher reads nothing more until every hold is released.
     pub pressure: Option<Arc<Pressure>>,
+    /// The exchange it was published to (`amq.topic` for MQTT publishes), as AMQP
+    /// deliveries and basic.get-ok show it.
+    pub exchange: ByteString,
+    /// The AMQP `headers` table as an AMQP client published it, with its value types
+    /// (AMQP deliveries show it as it was; `properties.user_properties` holds the text of
+    /// its values for MQTT and STOMP). `None` for messages from other protocols.
+    pub headers: Option<Arc<FieldTable>>,
 }
 
 /// Metadata that travels with a message (MQTT 5 properties, later STOMP/AMQP headers).
@@ -72,6 +81,8 @@ impl Message {
             origin: Origin::default(),
             received_at: Instant::now(),
             pressure: None,
+            exchange: ByteString::from_static(crate::core::mapping::TOPIC_EXCHANGE),
+            headers: None,
         }
     }
 

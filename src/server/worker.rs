@@ -91,6 +91,7 @@ pub fn run_shard(
             loop {
                 compio::time::sleep(Duration::from_secs(1)).await;
                 sweeper.sweep(Instant::now()).await;
+                sweeper.sweep_queues(Instant::now());
             }
         })
         .detach();

@@ -285,6 +285,13 @@ pub enum QueueError {
     /// No queue of that name (404).
     #[error("no queue '{0}'")]
     NotFound(ByteString),
+    /// An exclusive queue of another connection (405).
+    #[error(
+        "cannot obtain exclusive access to locked queue '{0}' in vhost '/'. It could be \
+         originally declared on another connection or the exclusive property value does \
+         not match that of the original declaration."
+    )]
+    Locked(ByteString),
 }
 
 impl QueueError {
@@ -300,6 +307,7 @@ impl QueueError {
             Self::ReservedName(_) | Self::ExclusiveConsumer => reply_code::ACCESS_REFUSED,
             Self::ConsumerTagInUse(_) => reply_code::NOT_ALLOWED,
             Self::NotFound(_) => reply_code::NOT_FOUND,
+            Self::Locked(_) => reply_code::RESOURCE_LOCKED,
         }
     }
 }

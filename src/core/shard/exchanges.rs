@@ -12,6 +12,8 @@
 //! and queue.
 
 use std::sync::Arc;
+
+use bytestring::ByteString;
 use std::time::Instant;
 
 use crate::core::exchange::{
@@ -19,6 +21,7 @@ use crate::core::exchange::{
 };
 use crate::core::mapping::{TOPIC_EXCHANGE, mqtt_topic_to_routing_key, routing_key_to_mqtt_topic};
 use crate::core::message::Message;
+use crate::core::queue::Publish;
 
 use super::{Shard, ShardMsg};
 
@@ -52,6 +55,33 @@ pub enum VhostChange {
     DeclareExchange(ExchangeDeclare),
     /// An exchange was deleted, with its bindings.
     DeleteExchange(ExchangeName),
+}
+
+/// Where a queue on another shard reports whether it took a publisher-confirmed
+/// message: the publishing connection, its channel and the publish's sequence number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConfirmTo {
+    /// The publisher's shard.
+    pub shard: u16,
+    /// The publisher's channel.
+    pub channel: u16,
+    /// The publisher's connection's key there ([`Shard::register_consumer`]).
+    pub key: u64,
+    /// The confirm sequence number.
+    pub seq: u64,
+}
+
+/// What a publish reached.
+#[derive(Debug, Default)]
+pub struct Routed {
+    /// Messages for other shards, to send.
+    pub out: Vec<(u16, ShardMsg)>,
+    /// Whether any queue or subscriber was reached.
+    pub routed: bool,
+    /// Queues on other shards that will report to the [`ConfirmTo`].
+    pub pending: usize,
+    /// A queue here refused it (`x-overflow` reject-publish).
+    pub rejected: bool,
 }
 
 /// Why a publish to an exchange was refused.
@@ -155,20 +185,30 @@ impl Shard {
         routing_key: &str,
         message: Message,
     ) -> Result<Vec<(u16, ShardMsg)>, PublishError> {
-        self.publish_routed(exchange, routing_key, None, message)
-            .map(|(out, _)| out)
+        self.publish_routed(exchange, routing_key, None, message, None)
+            .map(|routed| routed.out)
     }
 
     /// As [`Shard::publish_to_exchange`], with the message's headers for headers
-    /// exchanges, and also says whether the message reached any queue or subscriber
-    /// (AMQP's `mandatory` returns it when not).
+    /// exchanges, and says what the message reached (AMQP's `mandatory` returns it when
+    /// nothing). With `confirm`, each queue on another shard reports whether it took the
+    /// message to `confirm.shard` ([`ShardMsg::Confirmed`]); queues here answer in
+    /// [`Routed::rejected`]. Queues reached through `amq.topic` count as taking it.
     pub fn publish_routed(
         &self,
         exchange: &str,
         routing_key: &str,
         headers: Option<&FieldTable>,
         mut message: Message,
-    ) -> Result<(Vec<(u16, ShardMsg)>, bool), PublishError> {
+        confirm: Option<ConfirmTo>,
+    ) -> Result<Routed, PublishError> {
+        if message.exchange != exchange {
+            message.exchange = match exchange {
+                "" => ByteString::new(),
+                TOPIC_EXCHANGE => ByteString::from_static(TOPIC_EXCHANGE),
+                other => ByteString::from(other),
+            };
+        }
         if exchange == TOPIC_EXCHANGE {
             let topic = routing_key_to_mqtt_topic(routing_key)
                 .map_err(|_| PublishError::RoutingKey(routing_key.to_owned()))?;
@@ -181,20 +221,43 @@ impl Shard {
                     .is_ok_and(|q| !q.is_empty())
                     || self.has_interest(&state, &message.topic)
             };
-            return Ok((self.publish(message.shared()), routed));
+            return Ok(Routed {
+                out: self.publish(message.shared()),
+                routed,
+                pending: 0,
+                rejected: false,
+            });
         }
         let queues = self
             .state
             .borrow()
             .vhost
             .route(exchange, routing_key, headers)?;
-        let routed = !queues.is_empty();
+        let mut routed = Routed {
+            out: Vec::new(),
+            routed: !queues.is_empty(),
+            pending: 0,
+            rejected: false,
+        };
         let message = message.shared();
-        let mut out = Vec::new();
         for queue in queues {
-            self.enqueue_or_forward(queue, &message, &mut out);
+            let home = self.home_of_queue(queue.as_str());
+            if home == self.id {
+                routed.rejected |= !self.enqueue(&queue, message.clone());
+            } else {
+                routed.pending += usize::from(confirm.is_some());
+                let message = message.clone();
+                routed.out.push((
+                    home,
+                    ShardMsg::Enqueue {
+                        queue,
+                        message,
+                        confirm,
+                    },
+                ));
+            }
         }
-        Ok((out, routed))
+        Ok(routed)
     }
 
     /// The queues bound to `amq.topic` that an MQTT publish reaches (none, without
@@ -231,23 +294,23 @@ impl Shard {
                 ShardMsg::Enqueue {
                     queue,
                     message: message.clone(),
+                    confirm: None,
                 },
             ));
         }
     }
 
     /// Puts a message into a queue homed here, and hands it on to a consumer if one has
-    /// credit.
-    pub(super) fn enqueue(&self, name: &QueueName, message: Arc<Message>) {
-        {
+    /// credit. Returns whether the queue took it (`false`: its `x-overflow` refused it;
+    /// a queue deleted meanwhile counts as taking it).
+    pub(super) fn enqueue(&self, name: &QueueName, message: Arc<Message>) -> bool {
+        let accepted = {
             let mut state = self.state.borrow_mut();
             let Some(queue) = state.queues.get_mut(name.as_str()) else {
-                return;
+                return true;
             };
             let pressure = message.pressure.clone();
-            // Overflow policies and dead-lettering are the queue's; a rejected publish
-            // is the publishing gateway's to report once confirms exist (issue 5).
-            let _ = queue.publish(message, Instant::now());
+            let accepted = queue.publish(message, Instant::now()) == Publish::Enqueued;
             // Backpressure, not unbounded growth: over the high-water mark the
             // publisher is held back until consumers bring the queue down again.
             if queue.message_count() >= QUEUE_HIGH_WATER
@@ -256,8 +319,10 @@ impl Shard {
                 let hold = pressure.hold();
                 state.holds.entry(name.clone()).or_default().push(hold);
             }
-        }
+            accepted
+        };
         self.pump(name);
+        accepted
     }
 
     /// Applies a vhost change here and on every other shard, and waits until all have
@@ -374,7 +439,7 @@ mod tests {
             .queue_op(name.into(), QueueOp::Declare(config()))
             .await
         {
-            QueueReply::Done(created) => created == 1,
+            QueueReply::Declared(d) => d.created,
             other => panic!("declare failed: {other:?}"),
         }
     }
@@ -488,9 +553,9 @@ mod tests {
             declare(&shard, "q").await;
             let routed = |key| {
                 shard
-                    .publish_routed("jobs", key, None, message())
+                    .publish_routed("jobs", key, None, message(), None)
                     .unwrap()
-                    .1
+                    .routed
             };
             assert!(!routed("build"));
             let binding = Binding::new(Destination::queue("q"), "build");
@@ -499,9 +564,9 @@ mod tests {
             shard.unbind("jobs", binding).await.unwrap();
             assert!(!routed("build"));
             let topic = shard
-                .publish_routed("amq.topic", "a.b", None, message())
+                .publish_routed("amq.topic", "a.b", None, message(), None)
                 .unwrap();
-            assert!(!topic.1, "no subscriber of a/b");
+            assert!(!topic.routed, "no subscriber of a/b");
             shard.delete_exchange("jobs", false).await.unwrap();
             assert!(shard.check_exchange("jobs").is_err());
         });

@@ -3,7 +3,7 @@
 
 use switchyard_mqtt::ReasonCode;
 
-use super::{QueueOp, QueueReply, Shard, ShardMsg, VhostChange};
+use super::{Shard, ShardMsg};
 
 impl Shard {
     /// Handles one message from another shard (or this one). Never waits on a mailbox.
@@ -32,25 +32,52 @@ impl Shard {
                     let _ = ack.try_send(());
                 }
             }
-            ShardMsg::Enqueue { queue, message } => self.enqueue(&queue, message),
-            ShardMsg::Queue { queue, op, reply } => {
-                let change = match &*op {
-                    QueueOp::Declare(_) => Some(VhostChange::DeclareQueue(queue.clone())),
-                    QueueOp::Delete { .. } => Some(VhostChange::DeleteQueue(queue.clone())),
-                    _ => None,
-                };
-                let answer = self.run_queue_op_now(&queue, *op);
+            ShardMsg::Enqueue {
+                queue,
+                message,
+                confirm,
+            } => {
+                let accepted = self.enqueue(&queue, message);
+                if let Some(to) = confirm {
+                    self.send_now(
+                        to.shard,
+                        ShardMsg::Confirmed {
+                            key: to.key,
+                            channel: to.channel,
+                            seq: to.seq,
+                            accepted,
+                        },
+                    );
+                }
+            }
+            ShardMsg::Confirmed {
+                key,
+                channel,
+                seq,
+                accepted,
+            } => {
+                let consumer = self.state.borrow().consumers.get(&key).cloned();
+                if let Some(consumer) = consumer {
+                    consumer.confirmed(channel, seq, accepted);
+                }
+            }
+            ShardMsg::Queue {
+                queue,
+                op,
+                reply,
+                owner,
+            } => {
+                let (answer, change) = self.run_queue_op_now(&queue, *op, owner);
                 // A declare that created the queue, or a delete that removed it: every
                 // shard's vhost learns of it (the asking shard applies it on the answer).
-                if let (Some(change), QueueReply::Done(n)) = (change, &answer)
-                    && (*n == 1 || matches!(change, VhostChange::DeleteQueue(_)))
-                {
+                if let Some(change) = change {
                     self.announce_vhost(change);
                 }
                 if let Some(reply) = reply {
                     let _ = reply.try_send(answer);
                 }
             }
+            ShardMsg::Cancelled { key, queue, tag } => self.consumer_cancelled(key, &queue, &tag),
             ShardMsg::Consumed { key, delivery } => self.deliver_to_consumer(key, *delivery),
             ShardMsg::Claim {
                 client_id,

@@ -23,13 +23,15 @@ use crate::core::session::{Delivery, Session, SubscriptionEntry};
 use crate::core::stats::{ShardStats, Stats};
 use crate::core::topic::{Pattern, TopicTrie};
 
+mod dead_letter;
 mod exchanges;
 mod mailbox;
+mod queue_life;
 mod queues;
 mod sessions;
 
-pub use exchanges::{PublishError, VhostChange};
-pub use queues::{Consumer, QueueDelivery, QueueOp, QueueReply, Settle};
+pub use exchanges::{ConfirmTo, PublishError, Routed, VhostChange};
+pub use queues::{Consumer, Declared, Owner, QueueDelivery, QueueOp, QueueReply, Settle};
 pub use sessions::Opened;
 
 /// What a shard can ask of a connected client. The gateway implements it for its
@@ -85,6 +87,18 @@ pub enum ShardMsg {
         op: Box<QueueOp>,
         /// Where the answer goes, if anywhere.
         reply: Option<flume::Sender<QueueReply>>,
+        /// The connection asking, for exclusive queues (`None`: the server).
+        owner: Option<Owner>,
+    },
+    /// A queue's home shard cancelled a consumer registered on this shard (its queue
+    /// was deleted).
+    Cancelled {
+        /// The consumer's connection's key.
+        key: u64,
+        /// The queue.
+        queue: QueueName,
+        /// The consumer tag.
+        tag: ByteString,
     },
     /// A delivery from a queue to a consumer registered on this shard.
     Consumed {
@@ -99,6 +113,20 @@ pub enum ShardMsg {
         queue: QueueName,
         /// The message.
         message: Arc<Message>,
+        /// Where to report whether the queue took it (publisher confirms).
+        confirm: Option<ConfirmTo>,
+    },
+    /// A queue's answer to an [`ShardMsg::Enqueue`] with `confirm`.
+    Confirmed {
+        /// The publisher's connection's key (as registered with
+        /// [`Shard::register_consumer`]).
+        key: u64,
+        /// The publisher's channel.
+        channel: u16,
+        /// The publish's confirm sequence number.
+        seq: u64,
+        /// Whether the queue took it (`false`: refused by `x-overflow` reject-publish).
+        accepted: bool,
     },
     /// To a client id's home shard: `shard` now holds the client's session; the reply
     /// names the shard that held it before.
@@ -199,6 +227,8 @@ struct State {
     holds: HashMap<QueueName, Vec<crate::core::message::Hold>, ahash::RandomState>,
     /// The consumers whose connections are on this shard.
     consumers: HashMap<u64, Rc<dyn Consumer>>,
+    /// The owning connections of the exclusive queues homed here.
+    owners: HashMap<QueueName, Owner, ahash::RandomState>,
 }
 
 /// One shard's state and its mailboxes to every shard.

@@ -35,6 +35,9 @@ pub trait Consumer {
     fn deliver(&self, delivery: QueueDelivery);
     /// The server ended a consumer (its queue was deleted).
     fn cancelled(&self, queue: &QueueName, tag: &ByteString);
+    /// A queue on another shard says whether it took a publish of this connection
+    /// made with a [`ConfirmTo`](super::ConfirmTo).
+    fn confirmed(&self, _channel: u16, _seq: u64, _accepted: bool) {}
 }
 
 /// How a delivery is settled.
@@ -90,15 +93,53 @@ pub enum QueueOp {
     Purge,
 }
 
+impl QueueOp {
+    /// Whether another connection than an exclusive queue's owner is refused this.
+    fn is_locked_by_exclusive(&self) -> bool {
+        matches!(
+            self,
+            Self::Declare(_)
+                | Self::Exists
+                | Self::Consume { .. }
+                | Self::Get { .. }
+                | Self::Purge
+                | Self::Delete { .. }
+        )
+    }
+}
+
 /// The answer to a [`QueueOp`].
 #[derive(Debug)]
 pub enum QueueReply {
-    /// Done; for declare and delete, whether the queue was created / the message count.
+    /// Done; for delete and purge the message count, for cancel the requeued count.
     Done(usize),
+    /// queue.declare's answer (passive or not).
+    Declared(Declared),
     /// basic.get's answer.
     Got(Option<GetOk<Arc<Message>>>),
     /// Refused, with the AMQP reply code inside.
     Failed(QueueError),
+}
+
+/// What queue.declare-ok reports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Declared {
+    /// This declare created the queue.
+    pub created: bool,
+    /// Ready messages.
+    pub messages: usize,
+    /// Consumers.
+    pub consumers: usize,
+}
+
+/// The connection an exclusive queue belongs to: only it may declare, consume from,
+/// get from, purge or delete the queue (others get 405 RESOURCE_LOCKED).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Owner {
+    /// The connection's shard.
+    pub shard: u16,
+    /// The connection's id.
+    pub connection: u64,
 }
 
 impl Shard {
@@ -132,25 +173,34 @@ impl Shard {
         }
     }
 
-    /// Runs an operation on a queue's home shard and returns its answer.
+    /// Runs an operation on a queue's home shard and returns its answer, with the
+    /// server's rights (exclusive queues are not locked against it).
     pub async fn queue_op(&self, queue: QueueName, op: QueueOp) -> QueueReply {
+        self.queue_op_by(queue, op, None).await
+    }
+
+    /// Runs an operation for a connection (`owner`): a declare with `exclusive` makes
+    /// the queue that connection's, and other connections are then locked out of it.
+    pub async fn queue_op_by(
+        &self,
+        queue: QueueName,
+        op: QueueOp,
+        owner: Option<Owner>,
+    ) -> QueueReply {
         let home = self.home_of(queue.as_str());
         if home == self.id {
-            return self.run_queue_op(&queue, op).await;
+            return self.run_queue_op(&queue, op, owner).await;
         }
-        let change = match &op {
-            QueueOp::Declare(_) => Some(super::VhostChange::DeclareQueue(queue.clone())),
-            QueueOp::Delete { .. } => Some(super::VhostChange::DeleteQueue(queue.clone())),
-            _ => None,
-        };
+        let is_delete = matches!(op, QueueOp::Delete { .. });
         let (reply, answer) = flume::bounded(1);
         let name = queue.as_str().into();
         self.send(
             home,
             ShardMsg::Queue {
-                queue,
+                queue: queue.clone(),
                 op: Box::new(op),
                 reply: Some(reply),
+                owner,
             },
         )
         .await;
@@ -160,10 +210,14 @@ impl Shard {
             .unwrap_or(QueueReply::Failed(QueueError::NotFound(name)));
         // The home shard announced the change; apply it here now, so that what this
         // connection does next already sees it.
-        if let (Some(change), QueueReply::Done(n)) = (change, &answer)
-            && (*n == 1 || matches!(change, super::VhostChange::DeleteQueue(_)))
-        {
-            self.apply_vhost(&change);
+        match &answer {
+            QueueReply::Declared(d) if d.created => {
+                self.apply_vhost(&super::VhostChange::DeclareQueue(queue));
+            }
+            QueueReply::Done(_) if is_delete => {
+                self.apply_vhost(&super::VhostChange::DeleteQueue(queue));
+            }
+            _ => {}
         }
         answer
     }
@@ -172,7 +226,10 @@ impl Shard {
     pub fn settle(&self, queue: QueueName, id: DeliveryId, settle: Settle) {
         let home = self.home_of(queue.as_str());
         if home == self.id {
-            self.run_queue_op_now(&queue, QueueOp::Settle(id, settle));
+            let (_, change) = self.run_queue_op_now(&queue, QueueOp::Settle(id, settle), None);
+            if let Some(change) = change {
+                self.announce_vhost(change);
+            }
         } else {
             self.send_now(
                 home,
@@ -180,56 +237,91 @@ impl Shard {
                     queue,
                     op: Box::new(QueueOp::Settle(id, settle)),
                     reply: None,
+                    owner: None,
                 },
             );
         }
     }
 
-    /// Runs an operation on a queue homed here. Declares also tell every shard.
-    async fn run_queue_op(&self, queue: &QueueName, op: QueueOp) -> QueueReply {
-        let declared = matches!(op, QueueOp::Declare(_));
-        let deleted = matches!(op, QueueOp::Delete { .. });
-        let reply = self.run_queue_op_now(queue, op);
-        match (&reply, declared, deleted) {
-            (QueueReply::Done(1), true, _) => {
-                self.change_vhost(super::VhostChange::DeclareQueue(queue.clone()))
-                    .await;
-            }
-            (QueueReply::Done(_), _, true) => {
-                self.change_vhost(super::VhostChange::DeleteQueue(queue.clone()))
-                    .await;
-            }
-            _ => {}
+    /// Runs an operation on a queue homed here; a queue created or deleted is announced
+    /// to every shard before the answer.
+    async fn run_queue_op(
+        &self,
+        queue: &QueueName,
+        op: QueueOp,
+        owner: Option<Owner>,
+    ) -> QueueReply {
+        let (reply, change) = self.run_queue_op_now(queue, op, owner);
+        if let Some(change) = change {
+            self.change_vhost(change).await;
         }
         reply
     }
 
-    /// The synchronous part of a queue operation, as the mailbox runs it. A declare or
-    /// delete that reaches here from another shard is announced by this one.
-    pub(super) fn run_queue_op_now(&self, name: &QueueName, op: QueueOp) -> QueueReply {
+    /// The synchronous part of a queue operation, as the mailbox runs it. Returns the
+    /// answer and the vhost change to announce (a queue created or deleted).
+    pub(super) fn run_queue_op_now(
+        &self,
+        name: &QueueName,
+        op: QueueOp,
+        owner: Option<Owner>,
+    ) -> (QueueReply, Option<super::VhostChange>) {
         let now = Instant::now();
+        let mut deleted = false;
+        let mut cancelled_last = false;
         let reply = {
             let mut state = self.state.borrow_mut();
+            let state = &mut *state;
+            if let (Some(by), Some(locked)) = (owner, state.owners.get(name.as_str()))
+                && by != *locked
+                && op.is_locked_by_exclusive()
+            {
+                return (
+                    QueueReply::Failed(QueueError::Locked(name.as_str().into())),
+                    None,
+                );
+            }
             if let QueueOp::Declare(config) = op {
                 return match state.queues.get_mut(name.as_str()) {
                     Some(queue) => match queue.config().check_equivalent(&config) {
                         Ok(()) => {
                             queue.touch(now);
-                            QueueReply::Done(0)
+                            let declared = Declared {
+                                created: false,
+                                messages: queue.message_count(),
+                                consumers: queue.consumer_count(),
+                            };
+                            (QueueReply::Declared(declared), None)
                         }
-                        Err(e) => QueueReply::Failed(e),
+                        Err(e) => (QueueReply::Failed(e), None),
                     },
                     None => {
+                        if config.exclusive
+                            && let Some(by) = owner
+                        {
+                            state.owners.insert(name.clone(), by);
+                        }
                         state.queues.insert(name.clone(), Queue::new(config, now));
-                        QueueReply::Done(1)
+                        let declared = Declared {
+                            created: true,
+                            messages: 0,
+                            consumers: 0,
+                        };
+                        let change = super::VhostChange::DeclareQueue(name.clone());
+                        (QueueReply::Declared(declared), Some(change))
                     }
                 };
             }
             let Some(queue) = state.queues.get_mut(name.as_str()) else {
-                return QueueReply::Failed(QueueError::NotFound(name.as_str().into()));
+                let missing = QueueError::NotFound(name.as_str().into());
+                return (QueueReply::Failed(missing), None);
             };
             match op {
-                QueueOp::Declare(_) | QueueOp::Exists => QueueReply::Done(queue.message_count()),
+                QueueOp::Declare(_) | QueueOp::Exists => QueueReply::Declared(Declared {
+                    created: false,
+                    messages: queue.message_count(),
+                    consumers: queue.consumer_count(),
+                }),
                 QueueOp::Consume {
                     consume,
                     shard,
@@ -247,6 +339,7 @@ impl Shard {
                 QueueOp::Cancel { tag, requeue } => {
                     let cancelled = queue.cancel(&tag, requeue, now);
                     state.routes.remove(&(name.clone(), tag));
+                    cancelled_last = cancelled.is_some_and(|c| c.auto_delete);
                     QueueReply::Done(cancelled.map_or(0, |c| c.requeued))
                 }
                 QueueOp::Settle(id, settle) => {
@@ -266,15 +359,20 @@ impl Shard {
                     if_empty,
                 } => match queue.check_delete(if_unused, if_empty) {
                     Ok(count) => {
-                        state.queues.remove(name.as_str());
+                        deleted = true;
                         QueueReply::Done(count)
                     }
                     Err(e) => QueueReply::Failed(e),
                 },
             }
         };
+        if deleted || cancelled_last {
+            // An auto-delete queue goes with its last consumer, as RabbitMQ's does.
+            self.delete_queue_here(name);
+            return (reply, Some(super::VhostChange::DeleteQueue(name.clone())));
+        }
         self.pump(name);
-        reply
+        (reply, None)
     }
 
     /// Hands ready messages of a queue homed here to its consumers with credit, and
@@ -302,7 +400,12 @@ impl Shard {
                     .routing_key
                     .clone()
                     .unwrap_or_else(|| name.as_str().into());
-                let message = Message::clone(&dead.message);
+                let message = super::dead_letter::dead_lettered(
+                    &dead.message,
+                    name.as_str(),
+                    dead.reason,
+                    dead.exchange.as_str(),
+                );
                 if let Ok(out) = self.publish_to_exchange(dead.exchange.as_str(), &key, message) {
                     for (shard, msg) in out {
                         self.send_now(shard, msg);
@@ -421,7 +524,10 @@ mod tests {
     async fn declare(shard: &Shard, name: &str, arguments: &FieldTable) {
         let config = QueueConfig::new(false, false, false, arguments).unwrap();
         let reply = shard.queue_op(name.into(), QueueOp::Declare(config)).await;
-        assert!(matches!(reply, QueueReply::Done(1)), "{reply:?}");
+        assert!(
+            matches!(reply, QueueReply::Declared(d) if d.created),
+            "{reply:?}"
+        );
     }
 
     fn send(shard: &Shard, queue: &str, body: &'static str) {

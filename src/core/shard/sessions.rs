@@ -283,6 +283,8 @@ impl Shard {
             origin: Origin::default(),
             received_at: Instant::now(),
             pressure: None,
+            exchange: ByteString::from_static(crate::core::mapping::TOPIC_EXCHANGE),
+            headers: None,
         };
         self.route(message.shared()).await;
     }

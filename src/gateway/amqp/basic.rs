@@ -9,7 +9,7 @@ use switchyard_amqp::{
 use super::channel::{Channel, failed, text};
 use super::connection::{AmqpError, Env, error};
 use super::consumer::{ConsumerEntry, Unacked, routing_key_of};
-use super::convert::{properties_of, short};
+use super::convert::{exchange_of, properties_of, short};
 use crate::core::exchange::QueueName;
 use crate::core::queue::Consume;
 use crate::core::shard::{QueueOp, QueueReply};
@@ -32,11 +32,30 @@ impl Channel {
         Ok(text(name)?.into())
     }
 
-    /// basic.qos: the prefetch of consumers made from now on (per consumer, as
-    /// RabbitMQ does for `global = false`; `global = true` is applied per consumer too).
-    pub(super) fn qos(&mut self, env: &Env, m: &BasicQos) {
-        self.prefetch = m.prefetch_count;
+    /// basic.qos as RabbitMQ has it: `global = false` sets the prefetch of consumers
+    /// made from now on; `global = true` limits the unacknowledged deliveries of the
+    /// whole channel, at once. A `prefetch_size` is not implemented (540), as in
+    /// RabbitMQ.
+    pub(super) fn qos(&mut self, env: &Env, m: &BasicQos) -> Result<(), AmqpError> {
+        if m.prefetch_size != 0 {
+            return Err(error(
+                ReplyCode::NotImplemented,
+                format!("NOT_IMPLEMENTED - prefetch_size!=0 ({})", m.prefetch_size),
+            ));
+        }
+        if m.global {
+            env.consumer
+                .channels
+                .borrow_mut()
+                .entry(self.id)
+                .or_default()
+                .global_prefetch = m.prefetch_count;
+        } else {
+            self.prefetch = m.prefetch_count;
+        }
         env.send(self.id, BasicQosOk {});
+        env.consumer.release_held(self.id);
+        Ok(())
     }
 
     pub(super) async fn consume(&mut self, env: &Env, m: BasicConsume) -> Result<(), AmqpError> {
@@ -54,7 +73,12 @@ impl Channel {
         } else {
             text(&m.consumer_tag)?.to_owned()
         };
-        if self.consumers.contains_key(&tag) {
+        // A tag stays taken until basic.cancel, or until the server cancelled it.
+        let taken = self
+            .consumers
+            .get(&tag)
+            .is_some_and(|core| env.consumer.consumers.borrow().contains_key(core));
+        if taken {
             return Err(error(
                 ReplyCode::NotAllowed,
                 format!("NOT_ALLOWED - attempt to reuse consumer tag '{tag}'"),
@@ -62,7 +86,7 @@ impl Channel {
         }
         // The queue must exist before consume-ok goes out, which must precede the first
         // delivery.
-        if let QueueReply::Failed(e) = shard.queue_op(queue.clone(), QueueOp::Exists).await {
+        if let QueueReply::Failed(e) = env.queue_op(queue.clone(), QueueOp::Exists).await {
             return Err(failed(e.reply_code(), e));
         }
         let core: ByteString = format!("amqp-{}-{}-{}-{tag}", shard.id(), env.id, self.id).into();
@@ -85,10 +109,18 @@ impl Channel {
             );
         }
         let mut consume = Consume::new(&core);
-        consume.prefetch = if m.no_ack {
-            NO_ACK_WINDOW
-        } else {
-            u32::from(self.prefetch)
+        // No consumer may hold more than the channel-wide limit either.
+        let global = env
+            .consumer
+            .channels
+            .borrow()
+            .get(&self.id)
+            .map_or(0, |d| d.global_prefetch);
+        consume.prefetch = match (m.no_ack, self.prefetch, global) {
+            (true, _, _) => NO_ACK_WINDOW,
+            (false, 0, global) => u32::from(global),
+            (false, own, 0) => u32::from(own),
+            (false, own, global) => u32::from(own.min(global)),
         };
         consume.exclusive = m.exclusive;
         let op = QueueOp::Consume {
@@ -96,7 +128,7 @@ impl Channel {
             shard: shard.id(),
             key: env.consumer_key,
         };
-        if let QueueReply::Failed(e) = shard.queue_op(queue, op).await {
+        if let QueueReply::Failed(e) = env.queue_op(queue, op).await {
             self.consumers.remove(&tag);
             env.consumer.consumers.borrow_mut().remove(&core);
             return Err(failed(e.reply_code(), e));
@@ -121,30 +153,19 @@ impl Channel {
         Ok(())
     }
 
-    /// Cancels a consumer in its queue, then deletes the queue if it is an auto-delete
-    /// queue of this connection without consumers.
+    /// Cancels a consumer in its queue.
     pub(super) async fn end_consumer(&mut self, env: &Env, core: ByteString, requeue: bool) {
         let entry = env.consumer.consumers.borrow_mut().remove(&core);
         let Some(entry) = entry else { return };
-        let shard = &env.ctx.shard;
         let op = QueueOp::Cancel { tag: core, requeue };
-        shard.queue_op(entry.queue.clone(), op).await;
-        if env.auto_delete.borrow().contains(&entry.queue) {
-            let op = QueueOp::Delete {
-                if_unused: true,
-                if_empty: false,
-            };
-            if let QueueReply::Done(_) = shard.queue_op(entry.queue.clone(), op).await {
-                env.auto_delete.borrow_mut().remove(&entry.queue);
-                env.exclusive.borrow_mut().remove(&entry.queue);
-            }
-        }
+        // An auto-delete queue goes with its last consumer: the core deletes it.
+        env.ctx.shard.queue_op(entry.queue, op).await;
     }
 
     pub(super) async fn get(&mut self, env: &Env, m: BasicGet) -> Result<(), AmqpError> {
         let queue = self.queue_name(&m.queue)?;
         let op = QueueOp::Get { no_ack: m.no_ack };
-        match env.ctx.shard.queue_op(queue.clone(), op).await {
+        match env.queue_op(queue.clone(), op).await {
             QueueReply::Got(Some(got)) => {
                 let unacked = got
                     .delivery_id
@@ -154,7 +175,7 @@ impl Channel {
                 let method = Method::from(BasicGetOk {
                     delivery_tag,
                     redelivered: got.redelivered,
-                    exchange: ShortString::EMPTY,
+                    exchange: exchange_of(&got.message),
                     routing_key: routing_key_of(&got.message),
                     message_count: u32::try_from(got.message_count).unwrap_or(u32::MAX),
                 });
@@ -165,7 +186,7 @@ impl Channel {
                 });
                 Ok(())
             }
-            QueueReply::Got(None) | QueueReply::Done(_) => {
+            QueueReply::Got(None) | QueueReply::Done(_) | QueueReply::Declared(_) => {
                 env.send(self.id, BasicGetEmpty {});
                 Ok(())
             }

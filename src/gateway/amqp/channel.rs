@@ -8,15 +8,15 @@ use std::collections::HashMap;
 use bytes::{Bytes, BytesMut};
 use bytestring::ByteString;
 use switchyard_amqp::{
-    BasicAck, BasicProperties, BasicPublish, BasicReturn, ChannelFlowOk, ConfirmSelectOk,
-    ContentHeader, Method, ReplyCode, ShortString, TxCommitOk, TxRollbackOk, TxSelectOk,
+    BasicProperties, BasicPublish, BasicReturn, ChannelFlowOk, ConfirmSelectOk, ContentHeader,
+    Method, ReplyCode, ShortString, TxCommitOk, TxRollbackOk, TxSelectOk,
 };
 
 use super::connection::{AmqpError, Env, error};
 use super::convert::{core_table, message_from_publish, short};
 use crate::core::exchange::QueueName;
 use crate::core::message::Origin;
-use crate::core::shard::{PublishError, Settle};
+use crate::core::shard::{ConfirmTo, PublishError, Routed, Settle};
 
 /// The largest message body accepted (RabbitMQ's default `max_message_size`).
 const MAX_MESSAGE_SIZE: u64 = 128 * 1024 * 1024;
@@ -152,7 +152,7 @@ impl Channel {
             Method::QueueUnbind(m) => self.queue_unbind(env, m).await?,
             Method::QueuePurge(m) => self.queue_purge(env, m).await?,
             Method::QueueDelete(m) => self.queue_delete(env, m).await?,
-            Method::BasicQos(m) => self.qos(env, &m),
+            Method::BasicQos(m) => self.qos(env, &m)?,
             Method::BasicConsume(m) => self.consume(env, m).await?,
             Method::BasicCancel(m) => self.cancel(env, m).await?,
             Method::BasicGet(m) => self.get(env, m).await?,
@@ -168,8 +168,12 @@ impl Channel {
             Method::BasicRecover(_) => {
                 self.recover(env);
                 env.send(id, switchyard_amqp::BasicRecoverOk {});
+                env.consumer.release_held(id);
             }
-            Method::BasicRecoverAsync(_) => self.recover(env),
+            Method::BasicRecoverAsync(_) => {
+                self.recover(env);
+                env.consumer.release_held(id);
+            }
             Method::ChannelFlow(m) => env.send(id, ChannelFlowOk { active: m.active }),
             Method::ConfirmSelect(m) => {
                 if self.tx.is_some() {
@@ -310,14 +314,24 @@ impl Channel {
             session: 0,
         };
         let headers = ready.properties.headers.as_ref().map(core_table);
-        let message = message_from_publish(key, &ready.properties, ready.body.clone(), origin);
-        let routed = match shard.publish_routed(exchange, key, headers.as_ref(), message) {
-            Ok((out, routed)) => {
-                for (to, msg) in out {
-                    shard.send(to, msg).await;
-                }
-                routed
+        let message = message_from_publish(
+            &ready.publish.exchange,
+            key,
+            &ready.properties,
+            ready.body.clone(),
+            origin,
+        );
+        let confirm = self.confirm.then(|| {
+            self.published += 1;
+            ConfirmTo {
+                shard: shard.id(),
+                channel: self.id,
+                key: env.consumer_key,
+                seq: self.published,
             }
+        });
+        let routed = match shard.publish_routed(exchange, key, headers.as_ref(), message, confirm) {
+            Ok(routed) => routed,
             Err(PublishError::Exchange(e)) => {
                 let text = match &e {
                     crate::core::exchange::ExchangeError::ExchangeNotFound(name) => {
@@ -328,8 +342,28 @@ impl Channel {
                 return Err(failed(e.reply_code(), text));
             }
             // A key that cannot be an MQTT topic (`a.#`) reaches no subscriber.
-            Err(PublishError::RoutingKey(_)) => false,
+            Err(PublishError::RoutingKey(_)) => Routed::default(),
         };
+        // Registered before the queues on other shards get the message, so that their
+        // answers find it.
+        if let Some(confirm) = confirm
+            && routed.pending > 0
+        {
+            env.consumer
+                .channels
+                .borrow_mut()
+                .entry(self.id)
+                .or_default()
+                .confirms
+                .insert(confirm.seq, (routed.pending, routed.rejected));
+        }
+        let pending = routed.pending;
+        let rejected = routed.rejected;
+        let routed_anywhere = routed.routed;
+        for (to, msg) in routed.out {
+            shard.send(to, msg).await;
+        }
+        let routed = routed_anywhere;
         if ready.publish.mandatory && !routed {
             let method = Method::from(BasicReturn {
                 reply_code: ReplyCode::NoRoute.code(),
@@ -342,16 +376,12 @@ impl Channel {
                 encoder.encode_message(self.id, &method, &ready.properties, &ready.body, buf)
             });
         }
-        if self.confirm {
-            // Queues are in memory: a message is safe once routed.
-            self.published += 1;
-            env.send(
-                self.id,
-                BasicAck {
-                    delivery_tag: self.published,
-                    multiple: false,
-                },
-            );
+        // Queues are in memory: a message is safe once a queue took it. Those on other
+        // shards answer later (`AmqpConsumer::confirmed`).
+        if let Some(confirm) = confirm
+            && pending == 0
+        {
+            env.consumer.send_confirm(self.id, confirm.seq, !rejected);
         }
         Ok(())
     }
@@ -400,6 +430,7 @@ impl Channel {
         for unacked in settled {
             env.ctx.shard.settle(unacked.queue, unacked.id, how);
         }
+        env.consumer.release_held(self.id);
         Ok(())
     }
 
@@ -429,7 +460,7 @@ impl Channel {
             self.end_consumer(env, core, true).await;
         }
         self.recover(env);
-        env.consumer.channels.borrow_mut().remove(&self.id);
+        env.consumer.drop_channel(self.id);
     }
 }
 

@@ -20,7 +20,7 @@ use super::consumer::AmqpConsumer;
 use super::convert::short;
 use crate::core::exchange::QueueName;
 use crate::core::exchange::reply_code::is_connection_error;
-use crate::core::shard::{QueueOp, QueueReply};
+use crate::core::shard::{Owner, QueueOp, QueueReply};
 use crate::gateway::GatewayContext;
 use crate::server::outbox::Outbox;
 use crate::server::transport::AckOnWrite;
@@ -72,11 +72,18 @@ pub(super) struct Env {
     pub(super) id: u64,
     /// Exclusive queues this connection declared: deleted when it closes.
     pub(super) exclusive: RefCell<HashSet<QueueName>>,
-    /// Auto-delete queues this connection declared: deleted with their last consumer.
-    pub(super) auto_delete: RefCell<HashSet<QueueName>>,
 }
 
 impl Env {
+    /// Runs a queue operation as this connection (exclusive queues are its own).
+    pub(super) async fn queue_op(&self, queue: QueueName, op: QueueOp) -> QueueReply {
+        let owner = Owner {
+            shard: self.ctx.shard.id(),
+            connection: self.id,
+        };
+        self.ctx.shard.queue_op_by(queue, op, Some(owner)).await
+    }
+
     /// Sends a method on `channel`.
     pub(super) fn send(&self, channel: u16, method: impl Into<Method>) {
         let method = method.into();
@@ -122,7 +129,6 @@ impl Connection {
                 consumer_key,
                 id,
                 exclusive: RefCell::new(HashSet::new()),
-                auto_delete: RefCell::new(HashSet::new()),
             },
             phase: Phase::StartOk,
             heartbeat: 0,

@@ -2,13 +2,15 @@
 //! keeps, per channel, the delivery tags that await basic.ack, .nack or .reject.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::rc::Rc;
 
 use bytestring::ByteString;
-use switchyard_amqp::{BasicCancel, BasicDeliver, Encoder, Method, ShortString};
+use switchyard_amqp::{
+    BasicAck, BasicCancel, BasicDeliver, BasicNack, Encoder, Method, ShortString,
+};
 
-use super::convert::{properties_of, short};
+use super::convert::{exchange_of, properties_of, short};
 use crate::core::exchange::QueueName;
 use crate::core::mapping::mqtt_topic_to_routing_key;
 use crate::core::message::Message;
@@ -37,12 +39,28 @@ pub(super) struct Unacked {
     pub(super) id: DeliveryId,
 }
 
-/// One channel's delivery tags.
+/// One channel's delivery tags, its channel-wide prefetch and its publisher confirms
+/// awaiting queues on other shards.
 #[derive(Debug, Default)]
 pub(super) struct Deliveries {
     next_tag: u64,
     /// Unacknowledged deliveries by delivery tag.
     pub(super) unacked: BTreeMap<u64, Unacked>,
+    /// basic.qos with `global`: unacknowledged deliveries the whole channel may have
+    /// (0: no limit).
+    pub(super) global_prefetch: u16,
+    /// Deliveries over the channel's limit, written as acknowledgements make room.
+    pub(super) held: VecDeque<QueueDelivery>,
+    /// Confirm sequence number -> (queues yet to answer, one refused it).
+    pub(super) confirms: HashMap<u64, (usize, bool)>,
+}
+
+impl Deliveries {
+    /// Whether the channel-wide prefetch lets one more delivery out now.
+    fn has_room(&self) -> bool {
+        self.global_prefetch == 0
+            || (self.held.is_empty() && self.unacked.len() < usize::from(self.global_prefetch))
+    }
 }
 
 impl Deliveries {
@@ -130,6 +148,59 @@ impl Consumer for AmqpConsumer {
             }
             return;
         };
+        if !entry.no_ack && delivery.id.is_some() {
+            let mut channels = self.channels.borrow_mut();
+            let deliveries = channels.entry(entry.channel).or_default();
+            if !deliveries.has_room() {
+                deliveries.held.push_back(delivery);
+                return;
+            }
+        }
+        self.write(&entry, delivery);
+    }
+
+    fn confirmed(&self, channel: u16, seq: u64, accepted: bool) {
+        let done = {
+            let mut channels = self.channels.borrow_mut();
+            let Some(confirms) = channels.get_mut(&channel).map(|d| &mut d.confirms) else {
+                return;
+            };
+            match confirms.get_mut(&seq) {
+                Some((left, refused)) => {
+                    *left = left.saturating_sub(1);
+                    *refused |= !accepted;
+                    let done = (*left == 0).then_some(!*refused);
+                    if done.is_some() {
+                        confirms.remove(&seq);
+                    }
+                    done
+                }
+                None => None,
+            }
+        };
+        if let Some(accepted) = done {
+            self.send_confirm(channel, seq, accepted);
+        }
+    }
+
+    fn cancelled(&self, _queue: &QueueName, tag: &ByteString) {
+        let Some(entry) = self.consumers.borrow_mut().remove(tag) else {
+            return;
+        };
+        // consumer_cancel_notify: the client learns that its queue went away.
+        let cancel = Method::from(BasicCancel {
+            consumer_tag: entry.tag,
+            no_wait: true,
+        });
+        let encoder = self.encoder();
+        self.outbox
+            .push(|buf| encoder.encode_method(entry.channel, &cancel, buf));
+    }
+}
+
+impl AmqpConsumer {
+    /// Writes basic.deliver for `delivery` to `entry`'s channel.
+    fn write(&self, entry: &ConsumerEntry, delivery: QueueDelivery) {
         let unacked = match (delivery.id, entry.no_ack) {
             (Some(id), false) => Some(Unacked {
                 queue: delivery.queue.clone(),
@@ -142,7 +213,7 @@ impl Consumer for AmqpConsumer {
             consumer_tag: entry.tag.clone(),
             delivery_tag,
             redelivered: delivery.redelivered,
-            exchange: ShortString::EMPTY,
+            exchange: exchange_of(&delivery.message),
             routing_key: routing_key_of(&delivery.message),
         };
         let properties = properties_of(&delivery.message);
@@ -170,22 +241,65 @@ impl Consumer for AmqpConsumer {
         }
     }
 
-    fn cancelled(&self, _queue: &QueueName, tag: &ByteString) {
-        let Some(entry) = self.consumers.borrow_mut().remove(tag) else {
-            return;
+    /// Writes the deliveries a channel's prefetch held back, as far as it now allows;
+    /// those of consumers cancelled meanwhile go back to their queues.
+    pub(super) fn release_held(&self, channel: u16) {
+        loop {
+            let next = {
+                let mut channels = self.channels.borrow_mut();
+                let Some(deliveries) = channels.get_mut(&channel) else {
+                    return;
+                };
+                let limit = usize::from(deliveries.global_prefetch);
+                if limit != 0 && deliveries.unacked.len() >= limit {
+                    return;
+                }
+                deliveries.held.pop_front()
+            };
+            let Some(delivery) = next else { return };
+            let entry = self.consumers.borrow().get(&delivery.tag).cloned();
+            match entry {
+                Some(entry) => self.write(&entry, delivery),
+                None => self.requeue(delivery),
+            }
+        }
+    }
+
+    /// Puts a delivery that never reached the client back in its queue.
+    fn requeue(&self, delivery: QueueDelivery) {
+        if let Some(id) = delivery.id {
+            self.shard
+                .settle(delivery.queue, id, Settle::Reject { requeue: true });
+        }
+    }
+
+    /// A channel closes: what its prefetch held goes back to the queues.
+    pub(super) fn drop_channel(&self, channel: u16) {
+        let removed = self.channels.borrow_mut().remove(&channel);
+        if let Some(deliveries) = removed {
+            deliveries.held.into_iter().for_each(|d| self.requeue(d));
+        }
+    }
+
+    /// Sends basic.ack, or basic.nack if a queue refused it, for confirm `seq`.
+    pub(super) fn send_confirm(&self, channel: u16, seq: u64, accepted: bool) {
+        let method = if accepted {
+            Method::from(BasicAck {
+                delivery_tag: seq,
+                multiple: false,
+            })
+        } else {
+            Method::from(BasicNack {
+                delivery_tag: seq,
+                multiple: false,
+                requeue: false,
+            })
         };
-        // consumer_cancel_notify: the client learns that its queue went away.
-        let cancel = Method::from(BasicCancel {
-            consumer_tag: entry.tag,
-            no_wait: true,
-        });
         let encoder = self.encoder();
         self.outbox
-            .push(|buf| encoder.encode_method(entry.channel, &cancel, buf));
+            .push(|buf| encoder.encode_method(channel, &method, buf));
     }
-}
 
-impl AmqpConsumer {
     fn forget(&self, channel: u16, tag: u64) {
         if let Some(d) = self.channels.borrow_mut().get_mut(&channel) {
             d.unacked.remove(&tag);

@@ -4,6 +4,7 @@
 //! message expiry), string-ish `headers` <-> user properties, and the other basic
 //! properties as the user properties RabbitMQ's STOMP plugin names them by.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -89,6 +90,7 @@ fn header_text(value: &FieldValue) -> Option<String> {
 
 /// The core message a basic.publish carries. AMQP messages are at-least-once: MQTT subscribers get up to QoS 1.
 pub(super) fn message_from_publish(
+    exchange: &ShortString,
     routing_key: &str,
     properties: &BasicProperties,
     body: Bytes,
@@ -150,6 +152,46 @@ pub(super) fn message_from_publish(
         origin,
         received_at: Instant::now(),
         pressure: None,
+        exchange: exchange_name(exchange),
+        headers: p.headers.as_ref().map(|h| Arc::new(core_table(h))),
+    }
+}
+
+/// The exchange name of a publish, sharing the frame's bytes.
+fn exchange_name(exchange: &ShortString) -> ByteString {
+    ByteString::try_from(exchange.clone().into_bytes()).unwrap_or_default()
+}
+
+/// The exchange a delivery of `message` shows.
+pub(super) fn exchange_of(message: &Message) -> ShortString {
+    ShortString::new(message.exchange.as_bytes().clone()).unwrap_or(ShortString::EMPTY)
+}
+
+/// The core's field table as an AMQP one (integers as `I` when they fit, else `l`).
+pub(super) fn amqp_table(table: &CoreTable) -> FieldTable {
+    table
+        .iter()
+        .map(|(name, value)| (short(name), amqp_value(value)))
+        .collect()
+}
+
+fn amqp_value(value: &CoreValue) -> FieldValue {
+    match value {
+        CoreValue::Bool(b) => FieldValue::Boolean(*b),
+        CoreValue::Int(n) => {
+            i32::try_from(*n).map_or(FieldValue::LongLongInt(*n), FieldValue::LongInt)
+        }
+        CoreValue::Float(f) => FieldValue::Double(*f),
+        CoreValue::Decimal { scale, value } => FieldValue::Decimal {
+            scale: *scale,
+            value: *value,
+        },
+        CoreValue::Str(s) => FieldValue::LongString(LongString::new(s.clone())),
+        CoreValue::Bytes(b) => FieldValue::ByteArray(b.clone()),
+        CoreValue::Timestamp(t) => FieldValue::Timestamp(*t),
+        CoreValue::Array(items) => FieldValue::Array(items.iter().map(amqp_value).collect()),
+        CoreValue::Table(t) => FieldValue::Table(amqp_table(t)),
+        CoreValue::Void => FieldValue::Void,
     }
 }
 
@@ -177,7 +219,10 @@ pub(super) fn properties_of(message: &Message) -> BasicProperties {
             .map_or(seconds, |n| n.get());
         out.expiration = Some(short(&(u64::from(left) * 1000).to_string()));
     }
-    let mut headers = FieldTable::new();
+    // An AMQP publish's headers go out as they came, types and all; other messages'
+    // user properties become string headers.
+    let exact = message.headers.as_deref();
+    let mut headers = exact.map_or_else(FieldTable::new, amqp_table);
     for (name, value) in &p.user_properties {
         let v = &**value;
         match &**name {
@@ -190,7 +235,11 @@ pub(super) fn properties_of(message: &Message) -> BasicProperties {
             PERSISTENT => out.delivery_mode = Some(if v == "true" { 2 } else { 1 }),
             PRIORITY => out.priority = v.parse().ok(),
             TIMESTAMP => out.timestamp = v.parse().ok(),
-            other if !other.is_empty() && !PROPERTY_NAMES.contains(&other) => {
+            other
+                if !other.is_empty()
+                    && !PROPERTY_NAMES.contains(&other)
+                    && exact.is_none_or(|t| t.get(other).is_none()) =>
+            {
                 headers.push(short(other), FieldValue::LongString(LongString::from(v)));
             }
             _ => {}
@@ -220,7 +269,13 @@ mod tests {
             headers: Some(headers),
             ..BasicProperties::default()
         };
-        let message = message_from_publish("a.b", &props, Bytes::from("x"), Origin::default());
+        let message = message_from_publish(
+            &ShortString::EMPTY,
+            "a.b",
+            &props,
+            Bytes::from("x"),
+            Origin::default(),
+        );
         let back = properties_of(&message);
         assert_eq!(back.content_type, props.content_type);
         assert_eq!(back.correlation_id, props.correlation_id);
@@ -229,7 +284,11 @@ mod tests {
         assert_eq!(back.delivery_mode, Some(2));
         let headers = back.headers.unwrap();
         assert_eq!(headers.get("k"), Some(&FieldValue::from("v")));
-        assert_eq!(headers.get("n"), Some(&FieldValue::from("7")));
+        assert_eq!(
+            headers.get("n"),
+            Some(&FieldValue::LongInt(7)),
+            "types kept"
+        );
     }
 
     #[test]
@@ -238,7 +297,13 @@ mod tests {
             expiration: Some(ShortString::from_static("1500")),
             ..BasicProperties::default()
         };
-        let message = message_from_publish("q", &props, Bytes::new(), Origin::default());
+        let message = message_from_publish(
+            &ShortString::EMPTY,
+            "q",
+            &props,
+            Bytes::new(),
+            Origin::default(),
+        );
         assert_eq!(message.properties.message_expiry_interval, Some(2));
         assert_eq!(short(&"é".repeat(200)).len(), 254);
     }

@@ -10,8 +10,8 @@ use super::channel::{Channel, failed, text};
 use super::connection::{AmqpError, Env};
 use super::convert::{core_table, short};
 use crate::core::exchange::{self as ex, Binding, Destination, ExchangeError, ExchangeKind};
-use crate::core::queue::{QueueConfig, check_new_queue_name};
-use crate::core::shard::{QueueOp, QueueReply};
+use crate::core::queue::{QueueConfig, QueueError, check_new_queue_name};
+use crate::core::shard::{Declared, QueueOp, QueueReply};
 
 /// An exception from an exchange error, with RabbitMQ's wording for a missing one.
 fn exchange_failed(e: &ExchangeError) -> AmqpError {
@@ -117,16 +117,14 @@ impl Channel {
         } else {
             self.queue_name(&m.queue)?
         };
-        let messages = if m.passive {
-            match shard.queue_op(name.clone(), QueueOp::Exists).await {
-                QueueReply::Done(n) => n,
-                QueueReply::Failed(e) => {
-                    return Err(failed(
-                        e.reply_code(),
-                        format!("no queue '{name}' in vhost '/'"),
-                    ));
+        let declared = if m.passive {
+            match env.queue_op(name.clone(), QueueOp::Exists).await {
+                QueueReply::Declared(d) => d,
+                QueueReply::Failed(QueueError::NotFound(_)) => {
+                    return Err(failed(404, format!("no queue '{name}' in vhost '/'")));
                 }
-                QueueReply::Got(_) => 0,
+                QueueReply::Failed(e) => return Err(failed(e.reply_code(), e)),
+                QueueReply::Done(_) | QueueReply::Got(_) => Declared::default(),
             }
         } else {
             if !m.queue.is_empty() {
@@ -139,21 +137,15 @@ impl Channel {
                 &core_table(&m.arguments),
             )
             .map_err(|e| failed(e.reply_code(), e))?;
-            match shard.queue_op(name.clone(), QueueOp::Declare(config)).await {
-                QueueReply::Done(1) => {
-                    if m.exclusive {
+            match env.queue_op(name.clone(), QueueOp::Declare(config)).await {
+                QueueReply::Declared(d) => {
+                    if d.created && m.exclusive {
                         env.exclusive.borrow_mut().insert(name.clone());
                     }
-                    if m.auto_delete {
-                        env.auto_delete.borrow_mut().insert(name.clone());
-                    }
-                    0
+                    d
                 }
                 QueueReply::Failed(e) => return Err(failed(e.reply_code(), e)),
-                _ => match shard.queue_op(name.clone(), QueueOp::Exists).await {
-                    QueueReply::Done(n) => n,
-                    _ => 0,
-                },
+                QueueReply::Done(_) | QueueReply::Got(_) => Declared::default(),
             }
         };
         self.last_queue = Some(name.clone());
@@ -162,8 +154,8 @@ impl Channel {
                 self.id,
                 QueueDeclareOk {
                     queue: short(name.as_str()),
-                    message_count: count(messages),
-                    consumer_count: 0,
+                    message_count: count(declared.messages),
+                    consumer_count: count(declared.consumers),
                 },
             );
         }
@@ -204,7 +196,7 @@ impl Channel {
 
     pub(super) async fn queue_purge(&mut self, env: &Env, m: QueuePurge) -> Result<(), AmqpError> {
         let queue = self.queue_name(&m.queue)?;
-        match env.ctx.shard.queue_op(queue, QueueOp::Purge).await {
+        match env.queue_op(queue, QueueOp::Purge).await {
             QueueReply::Failed(e) => Err(failed(e.reply_code(), e)),
             QueueReply::Done(n) => {
                 if !m.no_wait {
@@ -217,7 +209,7 @@ impl Channel {
                 }
                 Ok(())
             }
-            QueueReply::Got(_) => Ok(()),
+            QueueReply::Got(_) | QueueReply::Declared(_) => Ok(()),
         }
     }
 
@@ -231,15 +223,14 @@ impl Channel {
             if_unused: m.if_unused,
             if_empty: m.if_empty,
         };
-        let n = match env.ctx.shard.queue_op(queue.clone(), op).await {
+        let n = match env.queue_op(queue.clone(), op).await {
             // Deleting a queue that does not exist is no error, as in RabbitMQ.
             QueueReply::Failed(e) if e.reply_code() == 404 => 0,
             QueueReply::Failed(e) => return Err(failed(e.reply_code(), e)),
             QueueReply::Done(n) => n,
-            QueueReply::Got(_) => 0,
+            QueueReply::Got(_) | QueueReply::Declared(_) => 0,
         };
         env.exclusive.borrow_mut().remove(&queue);
-        env.auto_delete.borrow_mut().remove(&queue);
         if !m.no_wait {
             env.send(
                 self.id,

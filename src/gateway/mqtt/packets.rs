@@ -134,6 +134,8 @@ impl Connection {
                 },
                 received_at: Instant::now(),
                 pressure: (qos != QoS::AtMostOnce).then(|| self.backpressure().pressure().clone()),
+                exchange: bytestring::ByteString::from_static(crate::core::mapping::TOPIC_EXCHANGE),
+                headers: None,
             };
             shard.route(Arc::new(message)).await;
         }

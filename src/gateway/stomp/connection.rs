@@ -443,7 +443,7 @@ impl Connection {
                     .queue_op(queue.clone(), QueueOp::Exists)
                     .await
                 {
-                    QueueReply::Done(_) => {}
+                    QueueReply::Declared(_) => {}
                     _ => {
                         return Err(failure(
                             "not_found",

@@ -57,6 +57,9 @@ pub(super) fn message_from_send(frame: &Frame, topic: ByteString, origin: Origin
         origin,
         received_at: Instant::now(),
         pressure: None,
+        // The exchange is set where it is routed.
+        exchange: ByteString::new(),
+        headers: None,
     }
 }
 
