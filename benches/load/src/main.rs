@@ -8,12 +8,19 @@
 //! end-to-end latency percentiles from a timestamp in each payload, and losses, as a table
 //! and as JSON. With `--protocol stomp` the same over STOMP 1.2: SEND to a `/queue/` or
 //! `/topic/` destination per pair, subscribers with `ack:auto` or `client-individual`,
-//! and publisher receipts as the window that QoS 1 gives MQTT. One thread per client over
-//! blocking sockets: for tens to a few hundred clients, not thousands.
+//! and publisher receipts as the window that QoS 1 gives MQTT. With `--protocol amqp`
+//! the same over AMQP 0-9-1: a queue per pair declared by its subscriber, publishes
+//! through the default exchange, consumers with manual acks (basic.qos prefetch, one
+//! ack `multiple` per batch) or `no-ack`, publisher confirms as the window, and in closed
+//! loop a bound on each pair's backlog. One thread per client over blocking sockets: for
+//! tens to a few hundred clients, not thousands.
 //!
-//! What it does not do yet (issue 7): QoS 2, AMQP, wildcard fan-out, idle connections,
+//! What it does not do yet (issue 7): QoS 2, wildcard fan-out, idle connections,
 //! connection rate, plots.
 
+mod amqp;
+mod amqp_clients;
+mod amqp_publisher;
 mod conn;
 mod publisher;
 mod report;
@@ -30,24 +37,27 @@ use clap::{Parser, ValueEnum};
 use switchyard_mqtt::{Protocol, QoS};
 use switchyard_stomp::AckMode;
 
+use crate::amqp::AmqpOptions;
 use crate::run::{Config, Topology};
 use crate::stomp::{DestinationKind, StompOptions};
 
-/// Load generator for MQTT and STOMP brokers: throughput, end-to-end latency and losses.
+/// Load generator for MQTT, STOMP and AMQP 0-9-1 brokers: throughput, end-to-end latency
+/// and losses.
 #[derive(Debug, Parser)]
 #[command(name = "switchyard-load", version)]
 struct Args {
     /// Broker host.
     #[arg(long, default_value = "127.0.0.1")]
     host: String,
-    /// Broker port [default: 1883 for MQTT, 61613 for STOMP].
+    /// Broker port [default: 1883 for MQTT, 61613 for STOMP, 5672 for AMQP].
     #[arg(long)]
     port: Option<u16>,
     /// The protocol the clients speak.
     #[arg(long, value_enum, default_value_t = Wire::Mqtt)]
     protocol: Wire,
     /// Publisher/subscriber pairs, topic `load/{run}/{i}` per pair (`{run}` is unique per
-    /// run); STOMP: destination `/queue/load-{run}-{i}` or `/topic/load.{run}.{i}`.
+    /// run); STOMP: destination `/queue/load-{run}-{i}` or `/topic/load.{run}.{i}`;
+    /// AMQP: queue `load-{run}-{i}`.
     #[arg(long, default_value_t = 16)]
     pairs: usize,
     /// Instead of pairs: one publisher and M subscribers on topic `load/{run}/0` (STOMP:
@@ -67,7 +77,8 @@ struct Args {
     #[arg(long, value_name = "MSGS_PER_S")]
     rate: Option<f64>,
     /// Most unacknowledged QoS 1 PUBLISH packets per publisher (capped by the broker's
-    /// Receive Maximum in MQTT 5), or SEND frames without RECEIPT (STOMP `--receipts`).
+    /// Receive Maximum in MQTT 5), SEND frames without RECEIPT (STOMP `--receipts`), or
+    /// unconfirmed publishes (AMQP `--confirms`).
     #[arg(long, default_value_t = 64)]
     inflight: u64,
     /// STOMP: `/queue/` or `/topic/` destinations [default: queue].
@@ -77,20 +88,37 @@ struct Args {
     /// [default: auto].
     #[arg(long, value_enum)]
     ack: Option<AckArg>,
-    /// STOMP: `prefetch-count` header of SUBSCRIBE (none by default: the broker's default).
+    /// STOMP: `prefetch-count` header of SUBSCRIBE (none by default: the broker's
+    /// default). AMQP: basic.qos prefetch-count of consumers with manual acks, 0 for no
+    /// limit [default: 1000].
     #[arg(long, value_name = "N")]
     prefetch: Option<u32>,
     /// STOMP: publishers ask for a RECEIPT of each SEND and keep at most `--inflight`
     /// without one; losses then fail the run, as at MQTT QoS 1.
     #[arg(long)]
     receipts: bool,
-    /// STOMP: CONNECT's login.
+    /// AMQP: publishers put their channel in confirm mode (confirm.select) and keep at
+    /// most `--inflight` publishes unconfirmed; losses then fail the run.
+    #[arg(long)]
+    confirms: bool,
+    /// AMQP: consumers take deliveries without acknowledgements (basic.consume no-ack).
+    #[arg(long)]
+    no_ack: bool,
+    /// AMQP: consumers with manual acks send one basic.ack `multiple` per N deliveries
+    /// (at most the prefetch) [default: 100, at most half the prefetch].
+    #[arg(long, value_name = "N")]
+    ack_every: Option<u16>,
+    /// AMQP, closed loop: most messages per pair published and not yet delivered, so
+    /// that queues stay bounded; 0 for no bound but TCP's [default: 1000].
+    #[arg(long, value_name = "N")]
+    backlog: Option<u64>,
+    /// STOMP: CONNECT's login. AMQP: the PLAIN user name.
     #[arg(long, default_value = "guest")]
     login: String,
-    /// STOMP: CONNECT's passcode.
+    /// STOMP: CONNECT's passcode. AMQP: the PLAIN password.
     #[arg(long, default_value = "guest")]
     passcode: String,
-    /// STOMP: CONNECT's `host` header, the virtual host.
+    /// STOMP: CONNECT's `host` header. AMQP: connection.open's virtual host.
     #[arg(long, default_value = "/")]
     vhost: String,
     /// Seconds of warm-up before the measurement.
@@ -123,6 +151,8 @@ enum Wire {
     Mqtt,
     /// STOMP 1.2.
     Stomp,
+    /// AMQP 0-9-1.
+    Amqp,
 }
 
 /// STOMP destination kinds.
@@ -181,8 +211,8 @@ fn main() -> ExitCode {
     if !outcome.failures.is_empty() {
         ExitCode::FAILURE
     } else if config.qos != QoS::AtMostOnce && (outcome.lost > 0 || outcome.extra > 0) {
-        // Lost or duplicated at QoS 1 or with STOMP receipts: a broker bug (no reconnects
-        // happen here).
+        // Lost or duplicated at QoS 1, with STOMP receipts or AMQP confirms: a broker bug
+        // (no reconnects happen here).
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS
@@ -191,9 +221,12 @@ fn main() -> ExitCode {
 
 fn config(args: &Args) -> Result<Config, String> {
     let stomp = stomp_options(args)?;
-    let port = args
-        .port
-        .unwrap_or(if stomp.is_some() { 61613 } else { 1883 });
+    let amqp = amqp_options(args)?;
+    let port = args.port.unwrap_or(match args.protocol {
+        Wire::Mqtt => 1883,
+        Wire::Stomp => 61613,
+        Wire::Amqp => 5672,
+    });
     let addr: SocketAddr = (args.host.as_str(), port)
         .to_socket_addrs()
         .map_err(|e| format!("{}:{port}: {e}", args.host))?
@@ -230,13 +263,15 @@ fn config(args: &Args) -> Result<Config, String> {
             Version::V311 => Protocol::V311,
             Version::V5 => Protocol::V5,
         },
-        // STOMP receipts are QoS 1's acknowledgements: the same window, drain and checks.
-        qos: if args.qos == 0 && !args.receipts {
+        // STOMP receipts and AMQP confirms are QoS 1's acknowledgements: the same
+        // window, drain and checks.
+        qos: if args.qos == 0 && !args.receipts && !args.confirms {
             QoS::AtMostOnce
         } else {
             QoS::AtLeastOnce
         },
         stomp,
+        amqp,
         payload: args.payload,
         topology,
         rate: args.rate,
@@ -249,13 +284,17 @@ fn config(args: &Args) -> Result<Config, String> {
     })
 }
 
-/// The STOMP options, `None` for MQTT; refuses options of the other protocol.
+/// The STOMP options, `None` for MQTT and AMQP; refuses options of the other protocols.
 fn stomp_options(args: &Args) -> Result<Option<StompOptions>, String> {
-    if args.protocol == Wire::Mqtt {
+    if args.protocol != Wire::Stomp {
         let stomp_only = [
             ("--destination-kind", args.destination_kind.is_some()),
             ("--ack", args.ack.is_some()),
-            ("--prefetch", args.prefetch.is_some()),
+            // AMQP has a prefetch too.
+            (
+                "--prefetch",
+                args.prefetch.is_some() && args.protocol == Wire::Mqtt,
+            ),
             ("--receipts", args.receipts),
         ];
         if let Some((name, _)) = stomp_only.iter().find(|(_, given)| *given) {
@@ -286,6 +325,59 @@ fn stomp_options(args: &Args) -> Result<Option<StompOptions>, String> {
         receipts: args.receipts,
         login: args.login.clone(),
         passcode: args.passcode.clone(),
+        vhost: args.vhost.clone(),
+    }))
+}
+
+/// The AMQP options, `None` for MQTT and STOMP; refuses options of the other protocols.
+fn amqp_options(args: &Args) -> Result<Option<AmqpOptions>, String> {
+    if args.protocol != Wire::Amqp {
+        let amqp_only = [
+            ("--confirms", args.confirms),
+            ("--no-ack", args.no_ack),
+            ("--ack-every", args.ack_every.is_some()),
+            ("--backlog", args.backlog.is_some()),
+        ];
+        if let Some((name, _)) = amqp_only.iter().find(|(_, given)| *given) {
+            return Err(format!("{name} needs --protocol amqp"));
+        }
+        return Ok(None);
+    }
+    if args.qos != 0 {
+        return Err("--qos is MQTT's: AMQP's acknowledged publishes are --confirms".into());
+    }
+    if args.mqtt != Version::V311 || args.keep_alive != 0 {
+        return Err("--mqtt and --keep-alive are MQTT's".into());
+    }
+    if args.fanout.is_some() {
+        return Err("--fanout is not done for AMQP yet: --pairs".into());
+    }
+    if args.no_ack && (args.prefetch.is_some() || args.ack_every.is_some()) {
+        return Err("--prefetch and --ack-every are for manual acks, not --no-ack".into());
+    }
+    let prefetch = match args.prefetch {
+        None => 1000,
+        Some(n) => u16::try_from(n).map_err(|_| "--prefetch: at most 65,535 for AMQP")?,
+    };
+    let ack_every = match args.ack_every {
+        Some(0) => return Err("--ack-every must be at least 1".into()),
+        Some(k) if prefetch > 0 && k > prefetch => {
+            return Err(format!(
+                "--ack-every {k} is over the prefetch {prefetch}: the consumer would stall"
+            ));
+        }
+        Some(k) => k,
+        None if prefetch == 0 => 100,
+        None => (prefetch / 2).clamp(1, 100),
+    };
+    Ok(Some(AmqpOptions {
+        confirms: args.confirms,
+        no_ack: args.no_ack,
+        prefetch,
+        ack_every,
+        backlog: args.backlog.unwrap_or(1000),
+        login: args.login.clone(),
+        password: args.passcode.clone(),
         vhost: args.vhost.clone(),
     }))
 }
@@ -357,6 +449,73 @@ mod tests {
             &["switchyard-load", "--receipts"][..],
             &["switchyard-load", "--protocol", "stomp", "--qos", "1"],
             &["switchyard-load", "--protocol", "stomp", "--fanout", "4"],
+        ] {
+            assert!(
+                config_err(&Args::try_parse_from(wrong).unwrap()),
+                "{wrong:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn amqp_arguments_parse() {
+        let args = Args::try_parse_from([
+            "switchyard-load",
+            "--protocol",
+            "amqp",
+            "--confirms",
+            "--prefetch",
+            "50",
+            "--backlog",
+            "0",
+        ])
+        .unwrap();
+        let amqp_config = config(&args).unwrap();
+        assert_eq!(amqp_config.addr.port(), 5672);
+        assert_eq!(amqp_config.qos, QoS::AtLeastOnce);
+        assert!(amqp_config.stomp.is_none());
+        let amqp = amqp_config.amqp.unwrap();
+        assert!(amqp.confirms && !amqp.no_ack);
+        assert_eq!((amqp.prefetch, amqp.ack_every, amqp.backlog), (50, 25, 0));
+        assert_eq!((amqp.login.as_str(), amqp.vhost.as_str()), ("guest", "/"));
+        let plain = Args::try_parse_from(["switchyard-load", "--protocol", "amqp"]).unwrap();
+        let plain = config(&plain).unwrap();
+        assert_eq!(plain.qos, QoS::AtMostOnce);
+        let amqp = plain.amqp.unwrap();
+        assert_eq!(
+            (amqp.prefetch, amqp.ack_every, amqp.backlog),
+            (1000, 100, 1000)
+        );
+        for wrong in [
+            &["switchyard-load", "--confirms"][..],
+            &["switchyard-load", "--protocol", "stomp", "--no-ack"],
+            &["switchyard-load", "--protocol", "amqp", "--qos", "1"],
+            &["switchyard-load", "--protocol", "amqp", "--fanout", "4"],
+            &["switchyard-load", "--protocol", "amqp", "--receipts"],
+            &[
+                "switchyard-load",
+                "--protocol",
+                "amqp",
+                "--no-ack",
+                "--prefetch",
+                "9",
+            ],
+            &[
+                "switchyard-load",
+                "--protocol",
+                "amqp",
+                "--prefetch",
+                "10",
+                "--ack-every",
+                "11",
+            ],
+            &[
+                "switchyard-load",
+                "--protocol",
+                "amqp",
+                "--prefetch",
+                "70000",
+            ],
         ] {
             assert!(
                 config_err(&Args::try_parse_from(wrong).unwrap()),

@@ -49,9 +49,23 @@ impl<'a> Summary<'a> {
             None if c.qos == QoS::AtMostOnce => "closed loop".to_owned(),
             None => format!("closed loop, inflight {}", c.inflight),
         };
-        let protocol = match &c.stomp {
-            None => format!("QoS {}, MQTT {}", qos_number(c.qos), version(c.protocol)),
-            Some(s) => format!(
+        let protocol = match (&c.stomp, &c.amqp) {
+            (None, Some(a)) => format!(
+                "AMQP 0-9-1 queue per pair, {}{}{}",
+                if a.no_ack {
+                    "no-ack".to_owned()
+                } else {
+                    format!("manual ack every {}, prefetch {}", a.ack_every, a.prefetch)
+                },
+                if a.confirms { ", confirms" } else { "" },
+                match (c.rate, a.backlog) {
+                    (None, 0) => ", backlog unbounded".to_owned(),
+                    (None, b) => format!(", backlog {b}"),
+                    (Some(_), _) => String::new(),
+                }
+            ),
+            (None, None) => format!("QoS {}, MQTT {}", qos_number(c.qos), version(c.protocol)),
+            (Some(s), _) => format!(
                 "STOMP 1.2 /{}/, ack {}{}{}",
                 s.destination_kind.as_str(),
                 s.ack.as_str(),
@@ -125,6 +139,8 @@ impl<'a> Summary<'a> {
         if self.config.qos != QoS::AtMostOnce && (o.lost > 0 || o.extra > 0) {
             let what = if self.config.stomp.is_some() {
                 "RECEIPTED SEND"
+            } else if self.config.amqp.is_some() {
+                "CONFIRMED PUBLISH"
             } else {
                 "QoS 1"
             };
@@ -140,7 +156,8 @@ impl<'a> Summary<'a> {
     }
 
     /// The same numbers as one JSON object. For STOMP, `mqtt` is null, `stomp` holds the
-    /// options, and `qos` is 1 with receipts (acknowledged sends), else 0.
+    /// options, and `qos` is 1 with receipts (acknowledged sends), else 0; for AMQP, the
+    /// same with `amqp` and confirms.
     pub(crate) fn json(&self) -> String {
         let c = self.config;
         let o = self.outcome;
@@ -150,7 +167,18 @@ impl<'a> Summary<'a> {
             Topology::Fanout(m) => ("fanout", 1, m),
         };
         let failures: Vec<String> = o.failures.iter().map(|f| json_string(f)).collect();
+        let amqp = c.amqp.as_ref().map_or("null".to_owned(), |a| {
+            format!(
+                "{{\"version\":\"0-9-1\",\"ack\":{},\"prefetch\":{},\"ack_every\":{},\"confirms\":{},\"backlog\":{}}}",
+                json_string(a.ack_str()),
+                if a.no_ack { "null".to_owned() } else { a.prefetch.to_string() },
+                if a.no_ack { "null".to_owned() } else { a.ack_every.to_string() },
+                a.confirms,
+                a.backlog
+            )
+        });
         let (protocol, stomp) = match &c.stomp {
+            None if c.amqp.is_some() => ("amqp", "null".to_owned()),
             None => ("mqtt", "null".to_owned()),
             Some(s) => (
                 "stomp",
@@ -172,7 +200,7 @@ impl<'a> Summary<'a> {
             concat!(
                 "{{\"label\":{},\"broker\":{},\"scenario\":{},\"description\":{},",
                 "\"publishers\":{},\"subscribers\":{},\"payload_bytes\":{},\"qos\":{},",
-                "\"protocol\":{},\"mqtt\":{},\"stomp\":{},\"mode\":{},\"rate_per_publisher\":{},\"inflight\":{},",
+                "\"protocol\":{},\"mqtt\":{},\"stomp\":{},\"amqp\":{},\"mode\":{},\"rate_per_publisher\":{},\"inflight\":{},",
                 "\"warmup_s\":{},\"duration_s\":{},",
                 "\"delivered_per_s\":{:.1},\"published_per_s\":{:.1},",
                 "\"latency_us\":{{\"p50\":{:.1},\"p99\":{:.1},\"p99_9\":{:.1},\"max\":{:.1},\"mean\":{:.1}}},",
@@ -190,12 +218,13 @@ impl<'a> Summary<'a> {
             c.payload,
             qos_number(c.qos),
             json_string(protocol),
-            if c.stomp.is_some() {
+            if c.stomp.is_some() || c.amqp.is_some() {
                 "null".to_owned()
             } else {
                 json_string(version(c.protocol))
             },
             stomp,
+            amqp,
             json_string(if c.rate.is_some() { "open" } else { "closed" }),
             c.rate.map_or("null".to_owned(), |r| r.to_string()),
             c.inflight,

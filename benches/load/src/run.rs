@@ -1,6 +1,7 @@
 //! One run: connect every client, publish through warm-up and measurement, drain, stop,
 //! and gather the counts and latencies. The MQTT clients are connected and started here,
-//! the STOMP ones in `stomp_clients.rs`; the rest is the same for both.
+//! the STOMP ones in `stomp_clients.rs`, the AMQP ones in `amqp_clients.rs`; the rest is
+//! the same for all three.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -11,6 +12,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use hdrhistogram::Histogram;
 use switchyard_mqtt::{Protocol, QoS};
 
+use crate::amqp::{AmqpConn, AmqpOptions};
+use crate::amqp_clients;
 use crate::conn::Conn;
 use crate::publisher::{self, PubCounters, PubSpec, Template};
 use crate::stomp::{StompConn, StompOptions};
@@ -27,13 +30,16 @@ const QOS0_QUIET: Duration = Duration::from_secs(1);
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
     pub(crate) addr: SocketAddr,
-    /// The MQTT version (unused for STOMP).
+    /// The MQTT version (unused for STOMP and AMQP).
     pub(crate) protocol: Protocol,
     /// MQTT: the QoS. STOMP: `AtLeastOnce` with receipts (each SEND acknowledged, a
-    /// window of `inflight`, losses are a broker bug), else `AtMostOnce`.
+    /// window of `inflight`, losses are a broker bug), else `AtMostOnce`. AMQP: the
+    /// same with publisher confirms.
     pub(crate) qos: QoS,
     /// `Some` to speak STOMP instead of MQTT.
     pub(crate) stomp: Option<StompOptions>,
+    /// `Some` to speak AMQP 0-9-1 instead of MQTT.
+    pub(crate) amqp: Option<AmqpOptions>,
     pub(crate) payload: usize,
     pub(crate) topology: Topology,
     /// Messages per second per publisher; `None` for closed loop.
@@ -165,6 +171,7 @@ pub(crate) struct Clients<C> {
 enum AnyClients<'a> {
     Mqtt(Clients<Conn>),
     Stomp(Clients<StompConn>, &'a StompOptions),
+    Amqp(Clients<AmqpConn>, &'a AmqpOptions),
 }
 
 /// The running client threads and the counters they share with the main thread.
@@ -182,9 +189,14 @@ pub(crate) fn run(config: &Config) -> Result<Outcome, String> {
     let tag = run_tag();
     let base = Instant::now();
     let cpu_start = cpu_seconds();
-    let clients = match &config.stomp {
-        None => AnyClients::Mqtt(connect_mqtt(config, &tag)?),
-        Some(options) => AnyClients::Stomp(stomp_clients::connect(config, options, &tag)?, options),
+    let clients = match (&config.stomp, &config.amqp) {
+        (Some(options), _) => {
+            AnyClients::Stomp(stomp_clients::connect(config, options, &tag)?, options)
+        }
+        (None, Some(options)) => {
+            AnyClients::Amqp(amqp_clients::connect(config, options, &tag)?, options)
+        }
+        (None, None) => AnyClients::Mqtt(connect_mqtt(config, &tag)?),
     };
 
     let start_ns = base.elapsed().as_nanos() as u64 + START_DELAY.as_nanos() as u64;
@@ -203,6 +215,9 @@ pub(crate) fn run(config: &Config) -> Result<Outcome, String> {
         AnyClients::Mqtt(clients) => start_mqtt(clients, config, &tag, &shared),
         AnyClients::Stomp(clients, options) => {
             stomp_clients::start(clients, config, options, &tag, &shared)
+        }
+        AnyClients::Amqp(clients, options) => {
+            amqp_clients::start(clients, config, options, &tag, &shared)
         }
     };
     // A failure to start leaves the threads already started to end at the stop.
