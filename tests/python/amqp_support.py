@@ -135,7 +135,12 @@ class Raw:
         support._open.append(self)
 
     def send(self, data):
-        self.sock.sendall(data)
+        """Sends `data`; a broker that has already closed the socket (as it may after a
+        connection exception) is not an error here: reading tells what it said."""
+        try:
+            self.sock.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
     def send_method(self, channel, method):
         self.send(frame.Method(channel, method).marshal())
