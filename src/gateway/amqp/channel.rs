@@ -314,13 +314,14 @@ impl Channel {
             session: 0,
         };
         let headers = ready.properties.headers.as_ref().map(core_table);
-        let message = message_from_publish(
+        let mut message = message_from_publish(
             &ready.publish.exchange,
             key,
             &ready.properties,
             ready.body.clone(),
             origin,
         );
+        message.pressure = Some(env.pressure.clone());
         let confirm = self.confirm.then(|| {
             self.published += 1;
             ConfirmTo {

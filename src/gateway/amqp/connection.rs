@@ -2,16 +2,17 @@
 //! tune-ok, open), channels opening and closing, connection and channel exceptions,
 //! and the dispatch of every other frame to its channel.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use switchyard_amqp::{
-    ChannelClose, ChannelCloseOk, ChannelOpenOk, ConnectionClose, ConnectionCloseOk,
-    ConnectionOpenOk, ConnectionStart, ConnectionTune, Decoder, FieldTable, Frame, LongString,
-    Method, ReplyCode, ShortString, capabilities,
+    ChannelClose, ChannelCloseOk, ChannelOpenOk, ConnectionBlocked, ConnectionClose,
+    ConnectionCloseOk, ConnectionOpenOk, ConnectionStart, ConnectionTune, ConnectionUnblocked,
+    Decoder, FieldTable, Frame, LongString, Method, ReplyCode, ShortString, capabilities,
 };
 
 use super::Flow;
@@ -20,6 +21,7 @@ use super::consumer::AmqpConsumer;
 use super::convert::short;
 use crate::core::exchange::QueueName;
 use crate::core::exchange::reply_code::is_connection_error;
+use crate::core::message::Pressure;
 use crate::core::shard::{Owner, QueueOp, QueueReply};
 use crate::gateway::GatewayContext;
 use crate::server::outbox::Outbox;
@@ -72,6 +74,11 @@ pub(super) struct Env {
     pub(super) id: u64,
     /// Exclusive queues this connection declared: deleted when it closes.
     pub(super) exclusive: RefCell<HashSet<QueueName>>,
+    /// Backpressure: queues over their high-water mark hold this connection's
+    /// messages, and it reads nothing more until they are released.
+    pub(super) pressure: Arc<Pressure>,
+    /// The client takes connection.blocked / .unblocked.
+    pub(super) blocked_capable: Cell<bool>,
 }
 
 impl Env {
@@ -129,6 +136,8 @@ impl Connection {
                 consumer_key,
                 id,
                 exclusive: RefCell::new(HashSet::new()),
+                pressure: Pressure::new(),
+                blocked_capable: Cell::new(false),
             },
             phase: Phase::StartOk,
             heartbeat: 0,
@@ -144,6 +153,29 @@ impl Connection {
             // A client silent for two heartbeat intervals is gone.
             Phase::Running => Some(Duration::from_secs(u64::from(self.heartbeat) * 2)),
             _ => Some(HANDSHAKE_TIMEOUT),
+        }
+    }
+
+    /// The gauge to wait on before reading more, while queues hold this connection's
+    /// messages over their high-water mark. A connection that also consumes with
+    /// acknowledgements is never held: it must go on reading its acks, or the queue it
+    /// drains could not go down.
+    pub(super) fn held_back(&self) -> Option<Arc<Pressure>> {
+        let pressure = &self.env.pressure;
+        (pressure.held() > 0 && !self.env.consumer.acknowledges()).then(|| pressure.clone())
+    }
+
+    /// Tells a client that takes it that the server stopped reading (`blocked`) or
+    /// reads again.
+    pub(super) fn notify_blocked(&self, blocked: bool) {
+        if !self.env.blocked_capable.get() {
+            return;
+        }
+        if blocked {
+            let reason = ShortString::from_static("queue over its high-water mark");
+            self.env.send(0, ConnectionBlocked { reason });
+        } else {
+            self.env.send(0, ConnectionUnblocked {});
         }
     }
 
@@ -258,6 +290,10 @@ impl Connection {
     ) -> Result<Flow, AmqpError> {
         match (self.phase, method) {
             (Phase::StartOk, Method::ConnectionStartOk(ok)) => {
+                self.env.blocked_capable.set(capabilities::has(
+                    &ok.client_properties,
+                    capabilities::CONNECTION_BLOCKED,
+                ));
                 let credentials = match ok.mechanism.as_bytes() {
                     b"PLAIN" => plain(ok.response.as_bytes()),
                     b"AMQPLAIN" => amqplain(ok.response.as_bytes()),

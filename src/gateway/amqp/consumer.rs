@@ -120,6 +120,17 @@ impl AmqpConsumer {
         encoder
     }
 
+    /// Whether the connection consumes with acknowledgements (a consumer that is not
+    /// no-ack, or deliveries awaiting an ack).
+    pub(super) fn acknowledges(&self) -> bool {
+        self.consumers.borrow().values().any(|c| !c.no_ack)
+            || self
+                .channels
+                .borrow()
+                .values()
+                .any(|d| !d.unacked.is_empty())
+    }
+
     /// Records an unacknowledged delivery on `channel`; returns its delivery tag.
     pub(super) fn track(&self, channel: u16, unacked: Option<Unacked>) -> u64 {
         let mut channels = self.channels.borrow_mut();

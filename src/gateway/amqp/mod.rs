@@ -59,6 +59,19 @@ pub async fn serve(stream: TcpStream, peer_addr: SocketAddr, ctx: Rc<GatewayCont
     let mut header_seen = false;
     let mut beating = false;
     'read: loop {
+        // Backpressure: a queue holds this connection's messages over its high-water
+        // mark; read nothing more until its consumers bring it down.
+        if let Some(pressure) = conn.held_back() {
+            tracing::trace!(%peer_addr, held = pressure.held(), "AMQP publisher held back");
+            conn.notify_blocked(true);
+            if until(pin!(pressure.released()), pin!(outbox.closed()))
+                .await
+                .is_none()
+            {
+                break;
+            }
+            conn.notify_blocked(false);
+        }
         let timeout = conn.read_timeout();
         match reader.fill(timeout, &outbox, ctx.shard.stats()).await {
             Filled::Data => {}
