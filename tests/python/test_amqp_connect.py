@@ -10,6 +10,15 @@ import pytest
 from amqp_support import connect, raw
 
 
+def closed_by_peer(s):
+    """Whether the peer has closed `s`: end of stream, or a reset (RabbitMQ closes with
+    a reset when it closes a connection it refused)."""
+    try:
+        return s.recv(64) == b""
+    except ConnectionResetError:
+        return True
+
+
 def test_guest_connects_and_opens_channels(amqp_broker):
     conn = connect(amqp_broker)
     props = conn._impl.server_properties
@@ -38,11 +47,12 @@ def amqplain_login(gw, password):
     s = raw(gw)
     s.sendall(b"AMQP\x00\x00\x09\x01")
     start = s.recv(4096)
-    assert start[0] == 1 and b"PLAIN AMQPLAIN" in start
+    assert start[0] == 1 and b"PLAIN" in start and b"AMQPLAIN" in start
     pieces = []
     data.encode_table(pieces, {"LOGIN": "guest", "PASSWORD": password})
     response = b"".join(pieces)[4:]  # a table without its length
-    start_ok = spec.Connection.StartOk(client_properties={}, mechanism="AMQPLAIN",
+    caps = {"capabilities": {"authentication_failure_close": True}}  # a 403, not a bare close
+    start_ok = spec.Connection.StartOk(client_properties=caps, mechanism="AMQPLAIN",
                                        response=response, locale="en_US")
     s.sendall(frame.Method(0, start_ok).marshal())
     reply = s.recv(4096)
@@ -68,7 +78,7 @@ def test_a_wrong_protocol_header_gets_ours(amqp_broker):
             break
         data += chunk
     assert data == b"AMQP\x00\x00\x09\x01"
-    assert s.recv(64) == b""  # then it closes
+    assert closed_by_peer(s)  # then it closes
     s.close()
 
 
@@ -136,7 +146,10 @@ def test_a_silent_client_is_closed_after_two_intervals(amqp_broker):
     start = time.monotonic()
     data = b""
     while True:
-        chunk = s.recv(4096)
+        try:
+            chunk = s.recv(4096)
+        except ConnectionResetError:
+            break
         if not chunk:
             break
         data += chunk
@@ -174,7 +187,7 @@ def test_a_method_before_the_content_is_complete_is_505(amqp_broker):
     assert data[7:11] == b"\x00\x0a\x00\x32"  # connection.close
     assert data[11:13] == (505).to_bytes(2, "big")
     s.sendall(frame.Method(0, spec.Connection.CloseOk()).marshal())
-    assert s.recv(64) == b""
+    assert closed_by_peer(s)
     s.close()
 
 
