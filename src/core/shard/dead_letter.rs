@@ -10,7 +10,7 @@ use bytes::Bytes;
 use bytestring::ByteString;
 
 use crate::core::exchange::{FieldTable, FieldValue};
-use crate::core::mapping::mqtt_topic_to_routing_key;
+use crate::core::mapping::{mqtt_topic_to_routing_key, routing_key_to_mqtt_topic};
 use crate::core::message::Message;
 use crate::core::queue::DeadLetterReason;
 
@@ -19,12 +19,14 @@ const FIRST_REASON: &str = "x-first-death-reason";
 const FIRST_QUEUE: &str = "x-first-death-queue";
 const FIRST_EXCHANGE: &str = "x-first-death-exchange";
 
-/// `message` as it leaves `queue` for its dead-letter exchange `to`, for `reason`.
+/// `message` as it leaves `queue` for its dead-letter exchange `to`, for `reason`,
+/// with routing key `key`.
 pub(super) fn dead_lettered(
     message: &Message,
     queue: &str,
     reason: DeadLetterReason,
     to: &str,
+    key: &str,
 ) -> Message {
     let mut out = message.clone();
     out.pressure = None;
@@ -88,6 +90,9 @@ pub(super) fn dead_lettered(
     out.headers = Some(Arc::new(headers));
     out.properties.message_expiry_interval = None;
     out.exchange = ByteString::from(to);
+    if let Ok(topic) = routing_key_to_mqtt_topic(key) {
+        out.topic = topic.as_ref().into();
+    }
     out
 }
 
@@ -115,7 +120,7 @@ mod tests {
         let mut message = Message::new("a/b".into(), Bytes::new(), QoS::AtLeastOnce, false);
         message.exchange = "orders".into();
         message.properties.message_expiry_interval = Some(3);
-        let once = dead_lettered(&message, "q", DeadLetterReason::Expired, "dlx");
+        let once = dead_lettered(&message, "q", DeadLetterReason::Expired, "dlx", "a.b");
         assert_eq!(once.exchange, "dlx");
         assert_eq!(once.properties.message_expiry_interval, None);
         let first = deaths(&once);
@@ -133,8 +138,9 @@ mod tests {
             first[0].get("original-expiration"),
             Some(&FieldValue::Str("3000".into()))
         );
-        let twice = dead_lettered(&once, "q", DeadLetterReason::Expired, "dlx");
-        let other = dead_lettered(&twice, "q2", DeadLetterReason::Rejected, "dlx");
+        let twice = dead_lettered(&once, "q", DeadLetterReason::Expired, "dlx", "a.b");
+        let other = dead_lettered(&twice, "q2", DeadLetterReason::Rejected, "dlx", "dead");
+        assert_eq!(other.topic, "dead");
         let all = deaths(&other);
         assert_eq!(all.len(), 2);
         assert_eq!(all[0].get("queue"), Some(&FieldValue::Str("q2".into())));

@@ -11,6 +11,7 @@ use bytestring::ByteString;
 
 use super::{Shard, ShardMsg};
 use crate::core::exchange::QueueName;
+use crate::core::mapping::mqtt_topic_to_routing_key;
 use crate::core::message::Message;
 use crate::core::queue::{Consume, DeliveryId, GetOk, Queue, QueueConfig, QueueError};
 
@@ -396,15 +397,19 @@ impl Shard {
             };
             let had_dead = dead.is_some();
             if let Some(dead) = dead {
-                let key = dead
-                    .routing_key
-                    .clone()
-                    .unwrap_or_else(|| name.as_str().into());
+                // The override, else the keys it was published with.
+                let key: ByteString = match &dead.routing_key {
+                    Some(key) => key.clone(),
+                    None => mqtt_topic_to_routing_key(&dead.message.topic)
+                        .as_ref()
+                        .into(),
+                };
                 let message = super::dead_letter::dead_lettered(
                     &dead.message,
                     name.as_str(),
                     dead.reason,
                     dead.exchange.as_str(),
+                    &key,
                 );
                 if let Ok(out) = self.publish_to_exchange(dead.exchange.as_str(), &key, message) {
                     for (shard, msg) in out {

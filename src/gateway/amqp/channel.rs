@@ -174,6 +174,14 @@ impl Channel {
                 self.recover(env);
                 env.consumer.release_held(id);
             }
+            // As RabbitMQ: a client may not stop the server's deliveries this way (qos
+            // is the way).
+            Method::ChannelFlow(m) if !m.active => {
+                return Err(error(
+                    ReplyCode::NotImplemented,
+                    "NOT_IMPLEMENTED - active=false",
+                ));
+            }
             Method::ChannelFlow(m) => env.send(id, ChannelFlowOk { active: m.active }),
             Method::ConfirmSelect(m) => {
                 if self.tx.is_some() {
@@ -308,6 +316,19 @@ impl Channel {
     async fn publish(&mut self, env: &Env, ready: Ready) -> Result<(), AmqpError> {
         let exchange = text(&ready.publish.exchange)?;
         let key = text(&ready.publish.routing_key)?;
+        // As RabbitMQ: a user_id must be the connection's user.
+        if let Some(user) = &ready.properties.user_id
+            && user.as_bytes() != b"guest"
+        {
+            return Err(error(
+                ReplyCode::PreconditionFailed,
+                format!(
+                    "PRECONDITION_FAILED - user_id property set to '{}' but authenticated \
+                     user was 'guest'",
+                    String::from_utf8_lossy(user.as_bytes())
+                ),
+            ));
+        }
         let shard = &env.ctx.shard;
         let origin = Origin {
             shard: shard.id(),

@@ -290,10 +290,16 @@ impl Connection {
     ) -> Result<Flow, AmqpError> {
         match (self.phase, method) {
             (Phase::StartOk, Method::ConnectionStartOk(ok)) => {
-                self.env.blocked_capable.set(capabilities::has(
-                    &ok.client_properties,
-                    capabilities::CONNECTION_BLOCKED,
-                ));
+                let client = &ok.client_properties;
+                let has = |name| capabilities::has(client, name);
+                self.env
+                    .blocked_capable
+                    .set(has(capabilities::CONNECTION_BLOCKED));
+                self.env
+                    .consumer
+                    .cancel_notify
+                    .set(has(capabilities::CONSUMER_CANCEL_NOTIFY));
+                let failure_close = has(capabilities::AUTHENTICATION_FAILURE_CLOSE);
                 let credentials = match ok.mechanism.as_bytes() {
                     b"PLAIN" => plain(ok.response.as_bytes()),
                     b"AMQPLAIN" => amqplain(ok.response.as_bytes()),
@@ -302,6 +308,12 @@ impl Connection {
                 let accepted = credentials
                     .as_ref()
                     .is_some_and(|(user, pass)| user == "guest" && pass == "guest");
+                if !accepted && !failure_close {
+                    // A client without authentication_failure_close is just closed on,
+                    // as the 0-9-1 spec has it and RabbitMQ does.
+                    tracing::debug!("AMQP login refused; the client takes no close");
+                    return Ok(Flow::Close);
+                }
                 if !accepted {
                     let user = credentials.map(|(u, _)| u).unwrap_or_default();
                     return Err(error(

@@ -79,7 +79,8 @@ impl Deliveries {
             } else {
                 self.unacked.range(..=tag).map(|(&t, _)| t).collect()
             };
-            if tags.is_empty() && tag != 0 {
+            // As RabbitMQ: the tag itself must be outstanding (0 means all).
+            if tag != 0 && !self.unacked.contains_key(&tag) {
                 return None;
             }
             return Some(tags.iter().filter_map(|t| self.unacked.remove(t)).collect());
@@ -95,6 +96,8 @@ pub(super) struct AmqpConsumer {
     auto: Rc<AckOnWrite>,
     /// The negotiated frame-max.
     pub(super) frame_max: Cell<u32>,
+    /// The client takes basic.cancel from the server (`consumer_cancel_notify`).
+    pub(super) cancel_notify: Cell<bool>,
     /// Consumers by the core's tag.
     pub(super) consumers: RefCell<HashMap<ByteString, ConsumerEntry>>,
     /// Delivery tags by channel.
@@ -108,6 +111,7 @@ impl AmqpConsumer {
             shard,
             auto,
             frame_max: Cell::new(switchyard_amqp::FRAME_MIN_SIZE),
+            cancel_notify: Cell::new(false),
             consumers: RefCell::new(HashMap::new()),
             channels: RefCell::new(HashMap::new()),
         }
@@ -198,7 +202,11 @@ impl Consumer for AmqpConsumer {
         let Some(entry) = self.consumers.borrow_mut().remove(tag) else {
             return;
         };
-        // consumer_cancel_notify: the client learns that its queue went away.
+        // consumer_cancel_notify: the client learns that its queue went away (one that
+        // did not ask is not told, as RabbitMQ does).
+        if !self.cancel_notify.get() {
+            return;
+        }
         let cancel = Method::from(BasicCancel {
             consumer_tag: entry.tag,
             no_wait: true,

@@ -9,7 +9,9 @@ use switchyard_amqp::{
 use super::channel::{Channel, failed, text};
 use super::connection::{AmqpError, Env};
 use super::convert::{core_table, short};
-use crate::core::exchange::{self as ex, Binding, Destination, ExchangeError, ExchangeKind};
+use crate::core::exchange::{
+    self as ex, Binding, Destination, ExchangeError, ExchangeKind, QueueName,
+};
 use crate::core::queue::{QueueConfig, QueueError, check_new_queue_name};
 use crate::core::shard::{Declared, QueueOp, QueueReply};
 
@@ -162,8 +164,18 @@ impl Channel {
         Ok(())
     }
 
+    /// An exclusive queue of another connection may not be bound or unbound (405).
+    async fn check_access(env: &Env, queue: &QueueName) -> Result<(), AmqpError> {
+        match env.queue_op(queue.clone(), QueueOp::Exists).await {
+            QueueReply::Failed(e @ QueueError::Locked(_)) => Err(failed(e.reply_code(), e)),
+            // A missing queue is the binding's own 404.
+            _ => Ok(()),
+        }
+    }
+
     pub(super) async fn queue_bind(&mut self, env: &Env, m: QueueBind) -> Result<(), AmqpError> {
         let queue = self.queue_name(&m.queue)?;
+        Self::check_access(env, &queue).await?;
         let binding = Binding::new(Destination::Queue(queue), text(&m.routing_key)?)
             .with_arguments(core_table(&m.arguments));
         env.ctx
@@ -183,6 +195,7 @@ impl Channel {
         m: QueueUnbind,
     ) -> Result<(), AmqpError> {
         let queue = self.queue_name(&m.queue)?;
+        Self::check_access(env, &queue).await?;
         let binding = Binding::new(Destination::Queue(queue), text(&m.routing_key)?)
             .with_arguments(core_table(&m.arguments));
         env.ctx
