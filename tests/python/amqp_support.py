@@ -108,21 +108,6 @@ def wait_gone(conn, kind, name, timeout=TIMEOUT):
         conn.process_data_events(time_limit=0.05)  # the poll interval
 
 
-def consume_all(conn, ch, queue, n=None, timeout=1.0, auto_ack=True):
-    """Bodies consumed from `queue` until `n` arrive (then a further `timeout` to show
-    there are no more is not waited) or, with `n` None, until none arrives for
-    `timeout`."""
-    bodies = []
-    for method, _, body in ch.consume(queue, auto_ack=auto_ack, inactivity_timeout=timeout):
-        if method is None:
-            break
-        bodies.append(body)
-        if n is not None and len(bodies) == n:
-            break
-    ch.cancel()
-    return bodies
-
-
 class Raw:
     """A hand-driven AMQP connection on a plain socket. `frames()` and `method()`
     decode what the broker sends with pika's frame classes."""

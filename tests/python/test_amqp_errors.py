@@ -266,6 +266,7 @@ def test_an_unknown_mechanism_is_refused(amqp_broker):
     if f is not None:
         assert isinstance(f.method, CONNECTION_CLOSE), f.method
         assert f.method.reply_code in (403, 503), f.method
+        r.send_method(0, spec.Connection.CloseOk())
     assert r.closed()
 
 

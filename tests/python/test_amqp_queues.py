@@ -57,9 +57,9 @@ def bodies(ch, q):
 
 def test_server_named_queues(amqp_broker):
     """An empty name gets a fresh server-generated name, amq.gen-..., different each
-    time; an empty queue name in queue.bind, basic.publish-free methods such as
-    queue.purge or basic.get means the channel's last declared queue (spec: "the client
-    MAY leave the queue name empty, meaning the last declared queue")."""
+    time. In queue.bind and queue.purge an empty queue name means the channel's last
+    declared queue (spec: "If the queue name is empty, the server uses the last queue
+    declared on the channel")."""
     conn = connect(amqp_broker)
     ch = conn.channel()
     names = {ch.queue_declare("", exclusive=True).method.queue for _ in range(3)}
