@@ -8,6 +8,7 @@
 
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
+const { after } = require('node:test');
 const amqp = require('amqplib');
 
 const AMQP_URL = process.env.AMQP_URL;
@@ -122,9 +123,17 @@ function recordErrors(emitter) {
   return box;
 }
 
+/** Connections not closed yet: whatever a test leaves open is destroyed at the end. */
+const live = new Set();
+after(() => {
+  for (const conn of live) conn.connection.stream.destroy();
+});
+
 async function connect(options = {}) {
   const conn = await within(amqp.connect(url(options)), `connecting to ${AMQP_URL}`);
   recordErrors(conn);
+  live.add(conn);
+  conn.on('close', () => live.delete(conn));
   return conn;
 }
 
@@ -135,18 +144,30 @@ async function channel(conn, { confirm = false } = {}) {
   return ch;
 }
 
+const CLOSE_MS = 3000;
+
+/**
+ * Closes a connection or channel. One already closed (by us or by the server) is fine;
+ * a connection whose close-ok does not arrive in time has its socket destroyed, and the
+ * result is an error message (otherwise null).
+ */
 async function closeQuietly(thing) {
   try {
-    await within(thing.close(), 'close', 2000);
-  } catch (_) {
-    // already closed, or closed by the server
+    await within(thing.close(), 'close-ok', CLOSE_MS);
+  } catch (err) {
+    if (/timed out/.test(err.message)) {
+      if (thing.connection && thing.connection.stream) thing.connection.stream.destroy();
+      return `no close-ok within ${CLOSE_MS} ms`;
+    }
   }
+  return null;
 }
 
 /**
- * A test's connection and channel, with unique names and cleanup: the queues and
- * exchanges it declares through `queue` and `exchange` are deleted, and every
- * connection it opened through `connect` closed, when the test ends (pass or fail).
+ * A test's connection and channel, with unique names and cleanup: when the test ends
+ * (pass or fail) every connection it opened through `connect` is closed (a broker that
+ * does not answer connection.close fails the test), then the queues and exchanges it
+ * declared through `queue` and `exchange` are deleted (best effort).
  */
 async function session(t, { confirm = false, ...options } = {}) {
   const conns = [];
@@ -178,6 +199,11 @@ async function session(t, { confirm = false, ...options } = {}) {
     },
   };
   t.after(async () => {
+    const problems = [];
+    for (const c of conns) {
+      const problem = await closeQuietly(c);
+      if (problem) problems.push(`closing a test connection: ${problem}`);
+    }
     if (queues.length + exchanges.length > 0) {
       let c;
       try {
@@ -193,11 +219,11 @@ async function session(t, { confirm = false, ...options } = {}) {
           }
         }
       } catch (_) {
-        // cleanup is best effort; the test's own result stands
+        // deleting is best effort; the test's own result stands
       }
       if (c) await closeQuietly(c);
     }
-    for (const c of conns) await closeQuietly(c);
+    if (problems.length > 0) throw new Error(problems.join('; '));
   });
   s.conn = await s.connect();
   s.ch = await channel(s.conn, { confirm });
