@@ -295,3 +295,29 @@ def test_channel_flow_inactive_from_a_client_is_540(amqp_broker):
         ch.flow(False)
     assert info.value.reply_code == 540
     assert "NOT_IMPLEMENTED" in info.value.reply_text
+
+
+# -- what RabbitMQ does not implement ------------------------------------------------------
+
+def test_qos_with_a_prefetch_size_is_540(amqp_broker):
+    """basic.qos prefetch_size (a byte window) is not implemented by RabbitMQ: a non-zero
+    one closes the connection with 540 NOT_IMPLEMENTED."""
+    conn = connect(amqp_broker)
+    ch = conn.channel()
+    with pytest.raises(pika.exceptions.ConnectionClosedByBroker) as info:
+        ch.basic_qos(prefetch_size=4096, prefetch_count=10)
+    assert info.value.reply_code == 540
+
+
+def test_publish_with_immediate_is_540(amqp_broker):
+    """basic.publish immediate=true was dropped by RabbitMQ (3.0): 540 NOT_IMPLEMENTED,
+    connection close. pika cannot set the flag, so this is a raw connection."""
+    r = Raw(amqp_broker)
+    r.handshake()
+    r.open_channel(1)
+    r.send_method(1, spec.Basic.Publish(exchange="amq.direct", routing_key="k",
+                                        immediate=True))
+    r.send(frame.Header(1, 1, spec.BasicProperties()).marshal())
+    r.send(frame.Body(1, b"x").marshal())
+    close = expect_connection_close(r, 540, then_closed=False)
+    assert "immediate" in close.reply_text

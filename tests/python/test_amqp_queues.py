@@ -515,3 +515,68 @@ def test_dead_letters_keep_their_routing_key_without_an_override(amqp_broker):
     death = p.headers["x-death"][0]
     assert death["exchange"] == "amq.direct" and death["routing-keys"] == [dlq]
     conn.close()
+
+
+def test_reject_publish_dlx_nacks_and_dead_letters(amqp_broker):
+    """x-overflow reject-publish-dlx: as reject-publish (the publisher gets basic.nack),
+    and the refused message is dead-lettered with reason maxlen."""
+    conn = connect(amqp_broker)
+    ch = conn.channel()
+    src, dlq, _ = dead_letter_setup(ch, **{"x-max-length": 1,
+                                          "x-overflow": "reject-publish-dlx"})
+    ch.confirm_delivery()
+    ch.basic_publish("", src, b"kept")
+    with pytest.raises(pika.exceptions.NackError):
+        ch.basic_publish("", src, b"refused")
+    method, p, body = get(ch, dlq)
+    assert body == b"refused"
+    check_x_death(p, "maxlen", src)
+    assert bodies(ch, src) == [b"kept"]
+    conn.close()
+
+
+def test_x_death_counts_each_queue_and_reason(amqp_broker):
+    """A message dead-lettered again keeps its history: x-death has one entry per
+    (queue, reason), the latest first, and an entry seen again has its count raised and
+    moves to the front; x-first-death-* keep the first death. Two queues dead-letter to
+    each other through the default exchange (a cycle RabbitMQ allows, since each death is
+    a rejection)."""
+    conn = connect(amqp_broker)
+    ch = conn.channel()
+    q1, q2 = uid("ping"), uid("pong")
+    ch.queue_declare(q1, exclusive=True, arguments={
+        "x-dead-letter-exchange": "", "x-dead-letter-routing-key": q2})
+    ch.queue_declare(q2, exclusive=True, arguments={
+        "x-dead-letter-exchange": "", "x-dead-letter-routing-key": q1})
+    ch.basic_publish("", q1, b"ball")
+
+    def reject_from(q):
+        method, props, body = get(ch, q, auto_ack=False)
+        assert body == b"ball", f"the message did not reach {q}"
+        ch.basic_reject(method.delivery_tag, requeue=False)
+        return props
+
+    reject_from(q1)
+    reject_from(q2)
+    reject_from(q1)
+    method, p, _ = get(ch, q2)
+    deaths = [(d["queue"], d["reason"], d["count"]) for d in p.headers["x-death"]]
+    assert deaths == [(q1, "rejected", 2), (q2, "rejected", 1)]
+    assert p.headers["x-first-death-queue"] == q1
+    assert p.headers["x-first-death-reason"] == "rejected"
+    conn.close()
+
+
+def test_a_dead_lettered_message_loses_its_expiration(amqp_broker):
+    """A message that expired by its own expiration property is dead-lettered without
+    it (so it does not expire again), and x-death records original-expiration."""
+    conn = connect(amqp_broker)
+    ch = conn.channel()
+    src, dlq, _ = dead_letter_setup(ch)
+    ch.basic_publish("", src, b"brief", pika.BasicProperties(expiration="50"))
+    method, p, body = get(ch, dlq)
+    assert body == b"brief", "the expired message did not reach the DLX queue"
+    assert p.expiration is None
+    check_x_death(p, "expired", src)
+    assert p.headers["x-death"][0]["original-expiration"] == "50"
+    conn.close()
