@@ -41,6 +41,10 @@ pub struct Message {
     /// (AMQP deliveries show it as it was; `properties.user_properties` holds the text of
     /// its values for MQTT and STOMP). `None` for messages from other protocols.
     pub headers: Option<Arc<FieldTable>>,
+    /// The AMQP/STOMP `expiration` in milliseconds as published: the message expires
+    /// that long after `received_at`, to the millisecond, and AMQP deliveries show it
+    /// (`properties.message_expiry_interval` holds it rounded up to seconds for MQTT).
+    pub expiration_ms: Option<u64>,
 }
 
 /// Metadata that travels with a message (MQTT 5 properties, later STOMP/AMQP headers).
@@ -83,6 +87,7 @@ impl Message {
             pressure: None,
             exchange: ByteString::from_static(crate::core::mapping::TOPIC_EXCHANGE),
             headers: None,
+            expiration_ms: None,
         }
     }
 

@@ -29,6 +29,9 @@ impl QueueMessage for Message {
     }
 
     fn expires_at(&self) -> Option<Instant> {
+        if let Some(ms) = self.expiration_ms {
+            return self.received_at.checked_add(Duration::from_millis(ms));
+        }
         let seconds = self.properties.message_expiry_interval?;
         self.received_at
             .checked_add(Duration::from_secs(u64::from(seconds)))

@@ -64,8 +64,11 @@ pub(super) fn dead_lettered(
             t.insert("time", FieldValue::Timestamp(now));
             t.insert("exchange", text(&message.exchange));
             t.insert("routing-keys", FieldValue::Array(vec![text(&routing_key)]));
-            if let Some(ttl) = message.properties.message_expiry_interval {
-                let ms = u64::from(ttl) * 1000;
+            let original = message.expiration_ms.or_else(|| {
+                let seconds = message.properties.message_expiry_interval?;
+                Some(u64::from(seconds) * 1000)
+            });
+            if let Some(ms) = original {
                 t.insert("original-expiration", text(&ms.to_string()));
             }
             t
@@ -89,6 +92,7 @@ pub(super) fn dead_lettered(
     }
     out.headers = Some(Arc::new(headers));
     out.properties.message_expiry_interval = None;
+    out.expiration_ms = None;
     out.exchange = ByteString::from(to);
     if let Ok(topic) = routing_key_to_mqtt_topic(key) {
         out.topic = topic.as_ref().into();

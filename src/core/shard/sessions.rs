@@ -285,6 +285,7 @@ impl Shard {
             pressure: None,
             exchange: ByteString::from_static(crate::core::mapping::TOPIC_EXCHANGE),
             headers: None,
+            expiration_ms: None,
         };
         self.route(message.shared()).await;
     }

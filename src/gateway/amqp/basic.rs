@@ -84,12 +84,8 @@ impl Channel {
                 format!("NOT_ALLOWED - attempt to reuse consumer tag '{tag}'"),
             ));
         }
-        // The queue must exist before consume-ok goes out, which must precede the first
-        // delivery.
-        if let QueueReply::Failed(e) = env.queue_op(queue.clone(), QueueOp::Exists).await {
-            return Err(failed(e.reply_code(), e));
-        }
         let core: ByteString = format!("amqp-{}-{}-{}-{tag}", shard.id(), env.id, self.id).into();
+        // Not ready until consume-ok is out: deliveries that come first wait for it.
         env.consumer.consumers.borrow_mut().insert(
             core.clone(),
             ConsumerEntry {
@@ -97,17 +93,10 @@ impl Channel {
                 tag: short(&tag),
                 queue: queue.clone(),
                 no_ack: m.no_ack,
+                ready: false,
             },
         );
         self.consumers.insert(tag.clone(), core.clone());
-        if !m.no_wait {
-            env.send(
-                self.id,
-                BasicConsumeOk {
-                    consumer_tag: short(&tag),
-                },
-            );
-        }
         let mut consume = Consume::new(&core);
         // No consumer may hold more than the channel-wide limit either.
         let global = env
@@ -128,11 +117,22 @@ impl Channel {
             shard: shard.id(),
             key: env.consumer_key,
         };
+        // The queue refuses (missing, exclusive, ...) before consume-ok, as RabbitMQ.
         if let QueueReply::Failed(e) = env.queue_op(queue, op).await {
             self.consumers.remove(&tag);
             env.consumer.consumers.borrow_mut().remove(&core);
+            env.consumer.start(&core);
             return Err(failed(e.reply_code(), e));
         }
+        if !m.no_wait {
+            env.send(
+                self.id,
+                BasicConsumeOk {
+                    consumer_tag: short(&tag),
+                },
+            );
+        }
+        env.consumer.start(&core);
         Ok(())
     }
 

@@ -30,6 +30,8 @@ pub(super) struct ConsumerEntry {
     pub(super) queue: QueueName,
     /// Deliveries count as acknowledged once written.
     pub(super) no_ack: bool,
+    /// basic.consume-ok is out: deliveries may follow.
+    pub(super) ready: bool,
 }
 
 /// A delivery that awaits an acknowledgement.
@@ -102,6 +104,8 @@ pub(super) struct AmqpConsumer {
     pub(super) consumers: RefCell<HashMap<ByteString, ConsumerEntry>>,
     /// Delivery tags by channel.
     pub(super) channels: RefCell<HashMap<u16, Deliveries>>,
+    /// Deliveries to consumers whose consume-ok is not out yet.
+    early: RefCell<Vec<QueueDelivery>>,
 }
 
 impl AmqpConsumer {
@@ -114,6 +118,7 @@ impl AmqpConsumer {
             cancel_notify: Cell::new(false),
             consumers: RefCell::new(HashMap::new()),
             channels: RefCell::new(HashMap::new()),
+            early: RefCell::new(Vec::new()),
         }
     }
 
@@ -163,6 +168,10 @@ impl Consumer for AmqpConsumer {
             }
             return;
         };
+        if !entry.ready {
+            self.early.borrow_mut().push(delivery);
+            return;
+        }
         if !entry.no_ack && delivery.id.is_some() {
             let mut channels = self.channels.borrow_mut();
             let deliveries = channels.entry(entry.channel).or_default();
@@ -281,6 +290,26 @@ impl AmqpConsumer {
                 Some(entry) => self.write(&entry, delivery),
                 None => self.requeue(delivery),
             }
+        }
+    }
+
+    /// consume-ok for `core` is out (or the consume failed): the deliveries that came
+    /// first go out now (or back to the queue).
+    pub(super) fn start(&self, core: &ByteString) {
+        if let Some(entry) = self.consumers.borrow_mut().get_mut(core) {
+            entry.ready = true;
+        }
+        let early: Vec<QueueDelivery> = {
+            let mut early = self.early.borrow_mut();
+            if early.is_empty() {
+                return;
+            }
+            let (mine, others) = early.drain(..).partition(|d| d.tag == *core);
+            *early = others;
+            mine
+        };
+        for delivery in early {
+            self.deliver(delivery);
         }
     }
 

@@ -107,9 +107,9 @@ pub(super) fn message_from_publish(
         ..Properties::default()
     };
     // `expiration` is milliseconds as text; the core's expiry counts whole seconds.
-    core.message_expiry_interval = text(&p.expiration)
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(|ms| u32::try_from(ms.div_ceil(1000)).unwrap_or(u32::MAX));
+    let expiration_ms = text(&p.expiration).and_then(|v| v.trim().parse::<u64>().ok());
+    core.message_expiry_interval =
+        expiration_ms.map(|ms| u32::try_from(ms.div_ceil(1000)).unwrap_or(u32::MAX));
     let mut user = Vec::new();
     let mut put = |name: &str, value: Option<String>| {
         if let Some(value) = value {
@@ -154,6 +154,7 @@ pub(super) fn message_from_publish(
         pressure: None,
         exchange: exchange_name(exchange),
         headers: p.headers.as_ref().map(|h| Arc::new(core_table(h))),
+        expiration_ms,
     }
 }
 
@@ -211,7 +212,9 @@ pub(super) fn properties_of(message: &Message) -> BasicProperties {
             .map(|t| short(&mqtt_topic_to_routing_key(t))),
         ..BasicProperties::default()
     };
-    if let Some(seconds) = p.message_expiry_interval {
+    if let Some(ms) = message.expiration_ms {
+        out.expiration = Some(short(&ms.to_string()));
+    } else if let Some(seconds) = p.message_expiry_interval {
         let left = message
             .remaining_expiry(Instant::now())
             .ok()

@@ -136,6 +136,7 @@ impl Connection {
                 pressure: (qos != QoS::AtMostOnce).then(|| self.backpressure().pressure().clone()),
                 exchange: bytestring::ByteString::from_static(crate::core::mapping::TOPIC_EXCHANGE),
                 headers: None,
+                expiration_ms: None,
             };
             shard.route(Arc::new(message)).await;
         }

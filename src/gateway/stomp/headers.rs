@@ -38,10 +38,11 @@ pub(super) fn message_from_send(frame: &Frame, topic: ByteString, origin: Origin
         ..Properties::default()
     };
     // RabbitMQ's `expiration`: milliseconds; MQTT's expiry counts whole seconds.
-    properties.message_expiry_interval = frame
+    let expiration_ms = frame
         .header("expiration")
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(|ms| u32::try_from(ms.div_ceil(1000)).unwrap_or(u32::MAX));
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    properties.message_expiry_interval =
+        expiration_ms.map(|ms| u32::try_from(ms.div_ceil(1000)).unwrap_or(u32::MAX));
     properties.user_properties = frame
         .headers
         .iter()
@@ -60,6 +61,7 @@ pub(super) fn message_from_send(frame: &Frame, topic: ByteString, origin: Origin
         // The exchange is set where it is routed.
         exchange: ByteString::new(),
         headers: None,
+        expiration_ms,
     }
 }
 
