@@ -24,6 +24,7 @@ use crate::core::stats::{ShardStats, Stats};
 use crate::core::topic::{Pattern, TopicTrie};
 
 mod dead_letter;
+mod delivery;
 mod exchanges;
 mod mailbox;
 mod queue_life;
