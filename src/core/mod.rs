@@ -11,6 +11,7 @@
     clippy::panic
 )]
 
+pub mod durable;
 pub mod exchange;
 pub mod mapping;
 pub mod message;
