@@ -52,6 +52,9 @@ pub struct Queue<M> {
     /// last consumer: the start of its `x-expires` countdown.
     last_used: Instant,
     stats: QueueStats,
+    /// Log ids of durable messages that left for good since the last
+    /// [`Queue::take_gone`].
+    gone: Vec<u64>,
 }
 
 #[derive(Debug)]
@@ -62,6 +65,8 @@ struct Entry<M> {
     /// The message expires once `now` is past this.
     expires_at: Option<Instant>,
     redelivered: bool,
+    /// Its id in the durable log, for a persistent message in a durable queue.
+    lsn: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -104,6 +109,7 @@ impl<M: QueueMessage> Queue<M> {
             dead_letters: VecDeque::new(),
             last_used: now,
             stats: QueueStats::default(),
+            gone: Vec::new(),
         }
     }
 
@@ -146,6 +152,13 @@ impl<M: QueueMessage> Queue<M> {
     /// any out: with `x-max-length` 0 every message is dropped, where RabbitMQ would give
     /// it to a consumer waiting with credit.
     pub fn publish(&mut self, message: M, now: Instant) -> Publish {
+        self.publish_logged(message, now, None)
+    }
+
+    /// As [`Queue::publish`], for a message the durable log holds as `lsn`: when it
+    /// leaves for good (acked, dropped, expired, dead-lettered, purged), `lsn` comes out
+    /// of [`Queue::take_gone`]. A refused message is not taken, and not reported.
+    pub fn publish_logged(&mut self, message: M, now: Instant, lsn: Option<u64>) -> Publish {
         self.expire(now);
         let size = size_of_body(&message);
         let arguments = &self.config.arguments;
@@ -176,6 +189,7 @@ impl<M: QueueMessage> Queue<M> {
             seq,
             expires_at,
             redelivered: false,
+            lsn,
         });
         self.ready_bytes = self.ready_bytes.saturating_add(size);
         self.stats.published += 1;
@@ -288,6 +302,7 @@ impl<M: QueueMessage> Queue<M> {
         self.stats.delivered += 1;
         let tag = consumer.tag.clone();
         if consumer.no_ack {
+            self.gone.extend(entry.lsn);
             return Some(Delivery {
                 consumer: tag,
                 delivery_id: None,
@@ -326,6 +341,7 @@ impl<M: QueueMessage> Queue<M> {
         self.stats.delivered += 1;
         let message_count = self.ready.len();
         if no_ack {
+            self.gone.extend(entry.lsn);
             return Some(GetOk {
                 delivery_id: None,
                 redelivered: entry.redelivered,
@@ -352,7 +368,8 @@ impl<M: QueueMessage> Queue<M> {
 
     /// basic.ack of one delivery (the gateway expands `multiple`). An unknown id is 406.
     pub fn ack(&mut self, id: DeliveryId) -> Result<(), QueueError> {
-        self.settle(id)?;
+        let entry = self.settle(id)?;
+        self.gone.extend(entry.lsn);
         self.stats.acked += 1;
         Ok(())
     }
@@ -367,6 +384,7 @@ impl<M: QueueMessage> Queue<M> {
             self.drop_head_over_limits();
         } else {
             self.stats.rejected += 1;
+            self.gone.extend(entry.lsn);
             self.dead_letter(entry.message, DeadLetterReason::Rejected);
         }
         Ok(())
@@ -376,7 +394,8 @@ impl<M: QueueMessage> Queue<M> {
     /// dead-lettering). Returns how many.
     pub fn purge(&mut self) -> usize {
         let count = self.ready.len();
-        self.ready = VecDeque::new();
+        let purged = std::mem::take(&mut self.ready);
+        self.gone.extend(purged.iter().filter_map(|e| e.lsn));
         self.ready_bytes = 0;
         count
     }
@@ -394,6 +413,7 @@ impl<M: QueueMessage> Queue<M> {
             let Some(entry) = self.pop_ready() else { break };
             count += 1;
             self.stats.expired += 1;
+            self.gone.extend(entry.lsn);
             self.dead_letter(entry.message, DeadLetterReason::Expired);
         }
         count
@@ -504,8 +524,39 @@ impl<M: QueueMessage> Queue<M> {
         {
             let Some(entry) = self.pop_ready() else { break };
             self.stats.overflowed += 1;
+            self.gone.extend(entry.lsn);
             self.dead_letter(entry.message, DeadLetterReason::MaxLen);
         }
+    }
+
+    /// A durable message back from the log after a restart, at the tail, marked
+    /// redelivered (it may have reached a consumer before the restart).
+    pub fn restore(&mut self, message: M, lsn: u64) {
+        let size = size_of_body(&message);
+        let expires_at = message.expires_at();
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.ready.push_back(Entry {
+            message,
+            seq,
+            expires_at,
+            redelivered: true,
+            lsn: Some(lsn),
+        });
+        self.ready_bytes = self.ready_bytes.saturating_add(size);
+    }
+
+    /// The log ids of the durable messages that left for good since the last call.
+    pub fn take_gone(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.gone)
+    }
+
+    /// The log ids of every durable message the queue still holds, ready or not.
+    pub fn logged(&self) -> impl Iterator<Item = u64> + '_ {
+        self.ready
+            .iter()
+            .chain(self.unacked.values().map(|u| &u.entry))
+            .filter_map(|e| e.lsn)
     }
 
     /// Hands a message to the dead-letter outbox, or discards it without a dead-letter

@@ -10,6 +10,7 @@ use crate::core::exchange::{FieldTable, FieldValue};
 use crate::core::message::Message;
 
 mod limits;
+mod logged;
 
 /// A test message: a number, a body size and an optional expiry of its own.
 #[derive(Clone, Debug, PartialEq, Eq)]
