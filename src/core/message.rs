@@ -45,6 +45,10 @@ pub struct Message {
     /// that long after `received_at`, to the millisecond, and AMQP deliveries show it
     /// (`properties.message_expiry_interval` holds it rounded up to seconds for MQTT).
     pub expiration_ms: Option<u64>,
+    /// The publisher asked for it to survive a restart (AMQP delivery mode 2, STOMP
+    /// `persistent:true`, MQTT QoS 1 and 2, as RabbitMQ's plugins map them): a durable
+    /// queue logs it.
+    pub persistent: bool,
 }
 
 /// Metadata that travels with a message (MQTT 5 properties, later STOMP/AMQP headers).
@@ -88,6 +92,7 @@ impl Message {
             exchange: ByteString::from_static(crate::core::mapping::TOPIC_EXCHANGE),
             headers: None,
             expiration_ms: None,
+            persistent: qos != QoS::AtMostOnce,
         }
     }
 

@@ -303,6 +303,7 @@ fn encode_message(w: &mut Writer<'_>, m: &Message) {
     }
     w.opt(m.headers.as_deref(), Writer::table);
     w.opt(m.expiration_ms, Writer::u64);
+    w.bool(m.persistent);
 }
 
 fn decode_message(r: &mut Reader) -> Result<Message, DecodeError> {
@@ -328,6 +329,7 @@ fn decode_message(r: &mut Reader) -> Result<Message, DecodeError> {
     }
     let headers = r.opt(Reader::table)?.map(Arc::new);
     let expiration_ms = r.opt(Reader::u64)?;
+    let persistent = r.bool()?;
     Ok(Message {
         topic,
         payload,
@@ -347,6 +349,7 @@ fn decode_message(r: &mut Reader) -> Result<Message, DecodeError> {
         exchange,
         headers,
         expiration_ms,
+        persistent,
     })
 }
 

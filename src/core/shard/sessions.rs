@@ -286,6 +286,7 @@ impl Shard {
             exchange: ByteString::from_static(crate::core::mapping::TOPIC_EXCHANGE),
             headers: None,
             expiration_ms: None,
+            persistent: will.qos != switchyard_mqtt::QoS::AtMostOnce,
         };
         self.route(message.shared()).await;
     }

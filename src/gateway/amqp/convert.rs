@@ -155,6 +155,7 @@ pub(super) fn message_from_publish(
         exchange: exchange_name(exchange),
         headers: p.headers.as_ref().map(|h| Arc::new(core_table(h))),
         expiration_ms,
+        persistent: p.delivery_mode == Some(2),
     }
 }
 

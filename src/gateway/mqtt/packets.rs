@@ -137,6 +137,7 @@ impl Connection {
                 exchange: bytestring::ByteString::from_static(crate::core::mapping::TOPIC_EXCHANGE),
                 headers: None,
                 expiration_ms: None,
+                persistent: qos != QoS::AtMostOnce,
             };
             shard.route(Arc::new(message)).await;
         }

@@ -62,6 +62,7 @@ pub(super) fn message_from_send(frame: &Frame, topic: ByteString, origin: Origin
         exchange: ByteString::new(),
         headers: None,
         expiration_ms,
+        persistent: frame.header("persistent").is_some_and(|v| v == "true"),
     }
 }
 
