@@ -64,6 +64,9 @@ mod record;
 mod recovery;
 mod segment;
 
+#[cfg(test)]
+mod tests;
+
 use std::fmt;
 use std::num::NonZeroU8;
 use std::path::{Path, PathBuf};
