@@ -22,6 +22,40 @@ pub struct Config {
     pub websocket: WebSocketConfig,
     /// The AMQP 0-9-1 listener and what it negotiates.
     pub amqp: AmqpConfig,
+    /// The durable log (one per shard, under `server.data_dir`).
+    pub store: StoreConfig,
+}
+
+/// The durable log's settings: when it fsyncs and how large its segment files grow.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// When a commit reaches the disk: `batch` (default), `always` or `never`.
+    pub fsync: FsyncPolicy,
+    /// Largest segment file, in bytes (a record never spans two segments).
+    pub segment_size: u64,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            fsync: FsyncPolicy::Batch,
+            segment_size: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// When the durable log calls fsync (fdatasync).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FsyncPolicy {
+    /// Group commit: one fsync per commit covers every record appended since the last
+    /// one (the shard commits once per loop iteration).
+    Batch,
+    /// One fsync per record: no two records share an fsync (slow; for comparison).
+    Always,
+    /// Write without fsync: a commit survives a process crash, not a power loss.
+    Never,
 }
 
 /// The AMQP 0-9-1 gateway's listener and the limits connection.tune offers.
@@ -284,6 +318,11 @@ impl Config {
         if self.server.shards > 1024 {
             return invalid("server.shards is at most 1024");
         }
+        if !(crate::store::MIN_SEGMENT_SIZE..=crate::store::MAX_SEGMENT_SIZE)
+            .contains(&self.store.segment_size)
+        {
+            return invalid("store.segment_size must be between 64 KiB and 4 GiB");
+        }
         Ok(())
     }
 
@@ -317,6 +356,7 @@ mod tests {
         assert_eq!(config.amqp.frame_max, defaults.amqp.frame_max);
         assert_eq!(config.amqp.channel_max, defaults.amqp.channel_max);
         assert_eq!(config.amqp.heartbeat, defaults.amqp.heartbeat);
+        assert_eq!(config.store, defaults.store);
     }
 
     #[test]

@@ -19,5 +19,6 @@ pub mod config;
 pub mod core;
 pub mod gateway;
 pub mod server;
+pub mod store;
 
 pub use switchyard_mqtt as mqtt;
