@@ -14,6 +14,9 @@ use super::record::{self, RECORD_HEADER_LEN};
 use super::segment::{self, SEGMENT_HEADER_LEN};
 use super::{FsyncPolicy, Lsn, RecordKind, StoreConfig};
 
+/// Largest buffer kept for reuse after a commit.
+const MAX_SPARE_CAPACITY: usize = 4 * 1024 * 1024;
+
 /// One shard's durable log. Open it with [`open`](super::open).
 ///
 /// Single-threaded like the shard that owns it; no method blocks or does I/O except the
@@ -239,6 +242,8 @@ impl Log {
             active,
             mut buffers,
         } = outcome;
+        // Keep the batch's buffers for the next appends, but not a burst's worth.
+        buffers.retain(|buf| buf.capacity() <= MAX_SPARE_CAPACITY);
         for buf in &mut buffers {
             buf.clear();
         }
