@@ -30,6 +30,10 @@ pub struct Config {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
+    /// Whether durable queues and their persistent messages are logged and recovered
+    /// (off by default while the durable log covers only AMQP/STOMP queues: MQTT
+    /// sessions and retained messages are not in it yet).
+    pub enabled: bool,
     /// When a commit reaches the disk: `batch` (default), `always` or `never`.
     pub fsync: FsyncPolicy,
     /// Largest segment file, in bytes (a record never spans two segments).
@@ -39,6 +43,7 @@ pub struct StoreConfig {
 impl Default for StoreConfig {
     fn default() -> Self {
         Self {
+            enabled: false,
             fsync: FsyncPolicy::Batch,
             segment_size: 64 * 1024 * 1024,
         }

@@ -13,7 +13,7 @@ use compio::net::TcpListener;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::config::{Config, IoBackend};
-use crate::core::shard::{Shard, ShardMsg};
+use crate::core::shard::{Shard, ShardMsg, VhostChange};
 use crate::gateway::GatewayContext as MqttContext;
 use crate::gateway::{amqp, mqtt, stomp, websocket};
 use crate::server::outbox::until;
@@ -27,13 +27,34 @@ pub struct Shared {
     pub connections: AtomicUsize,
     /// When the server started.
     pub started: Instant,
+    /// Where the shards meet at start-up, to share what their logs held.
+    pub start_line: std::sync::Barrier,
 }
+
+/// How long a start waits for an address still in use: a process killed with SIGKILL
+/// leaves its listening sockets to the kernel's asynchronous io_uring teardown, which
+/// frees them within moments.
+const CLAIM_PATIENCE: Duration = Duration::from_secs(3);
 
 /// Claims an address for this process: binds it without SO_REUSEPORT, so that an address
 /// another process already serves (even with SO_REUSEPORT) is refused as "in use"
 /// rather than silently shared; returns the bound address (port 0 resolved). The
 /// socket is closed again; the shards' SO_REUSEPORT sockets then bind the address.
+/// An address in use is tried again for up to [`CLAIM_PATIENCE`].
 pub fn claim(addr: SocketAddr) -> std::io::Result<SocketAddr> {
+    let deadline = Instant::now() + CLAIM_PATIENCE;
+    loop {
+        match claim_once(addr) {
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && Instant::now() < deadline => {
+                tracing::debug!(%addr, "address in use; trying again");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            result => return result,
+        }
+    }
+}
+
+fn claim_once(addr: SocketAddr) -> std::io::Result<SocketAddr> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     socket.set_reuse_address(true)?;
     if addr.is_ipv6() {
@@ -86,6 +107,7 @@ pub fn run_shard(
             )));
         }
         drop(accepting);
+        recover(&shard, &mailbox, &shared).await?;
         let sweeper = shard.clone();
         compio::runtime::spawn(async move {
             loop {
@@ -138,6 +160,63 @@ pub fn run_shard(
         tracing::debug!(shard = shard.id(), live = live.get(), "shard stopped");
         Ok(())
     })
+}
+
+/// Opens the shard's durable log (with `store.enabled`) and restores what it held, in
+/// step with the other shards: each restores its queues and announces them; once all
+/// have (the start line), shard 0 declares the durable exchanges and bindings everywhere;
+/// once those are out (the start line again), every shard applies what it was sent.
+/// Only then does any shard accept a connection. Every shard reaches both lines even
+/// when its log fails to open, so that none waits forever.
+async fn recover(
+    shard: &Rc<Shard>,
+    mailbox: &flume::Receiver<ShardMsg>,
+    shared: &Shared,
+) -> std::io::Result<()> {
+    let store = &shared.config.store;
+    if !store.enabled {
+        return Ok(());
+    }
+    let dir = crate::store::shard_dir(&shared.config.server.data_dir, usize::from(shard.id()));
+    let opened = shard.open_store(&dir, store).await;
+    if let Ok(recovered) = &opened {
+        for name in &recovered.queues {
+            shard.announce_recovered(VhostChange::DeclareQueue(name.clone()));
+        }
+    }
+    shared.start_line.wait();
+    while let Ok(msg) = mailbox.try_recv() {
+        shard.handle(msg);
+    }
+    if let Ok(recovered) = &opened {
+        let declares = recovered.exchanges.iter().cloned();
+        for change in declares.map(VhostChange::DeclareExchange) {
+            shard.announce_recovered(change);
+        }
+        for (exchange, binding) in &recovered.bindings {
+            let change = VhostChange::Bind {
+                exchange: exchange.clone(),
+                binding: binding.clone(),
+            };
+            shard.announce_recovered(change);
+        }
+    }
+    shared.start_line.wait();
+    while let Ok(msg) = mailbox.try_recv() {
+        shard.handle(msg);
+    }
+    let recovered = opened.map_err(std::io::Error::other)?;
+    tracing::info!(
+        shard = shard.id(),
+        queues = recovered.queues.len(),
+        messages = recovered.messages,
+        corrupt_records = recovered.stats.corrupt_records,
+        truncated_bytes = recovered.stats.truncated_bytes,
+        undecodable = recovered.undecodable,
+        "durable log recovered"
+    );
+    compio::runtime::spawn(crate::core::shard::commit_loop(shard.clone())).detach();
+    Ok(())
 }
 
 /// Accepts connections until `stop` is disconnected, then closes the listener and

@@ -93,7 +93,7 @@ class Gateway:
     MQTT on /mqtt, STOMP on /stomp), `amqp_port`, and start/stop/restart."""
 
     def __init__(self, workdir, backend, shards, mqtt, server, stomp=None, websocket=None,
-                 amqp=None):
+                 amqp=None, store=None):
         self.host = "127.0.0.1"
         self.port = free_port()
         self.stomp_port = free_port()
@@ -112,6 +112,7 @@ class Gateway:
         self.stomp = {"listen": [f"{self.host}:{self.stomp_port}"], **(stomp or {})}
         self.websocket = {"listen": [f"{self.host}:{self.ws_port}"], **(websocket or {})}
         self.amqp = {"listen": [f"{self.host}:{self.amqp_port}"], **(amqp or {})}
+        self.store = store or {}
         self.write_config()
 
     @property
@@ -122,7 +123,8 @@ class Gateway:
         lines = ["[server]"]
         lines += [f"{k} = {toml_value(v)}" for k, v in self.server.items()]
         for section, keys in (("mqtt", self.mqtt), ("stomp", self.stomp),
-                              ("websocket", self.websocket), ("amqp", self.amqp)):
+                              ("websocket", self.websocket), ("amqp", self.amqp),
+                              ("store", self.store)):
             lines += ["", f"[{section}]"]
             lines += [f"{k} = {toml_value(v)}" for k, v in keys.items()]
         self.config_path.write_text("\n".join(lines) + "\n")
@@ -182,6 +184,25 @@ class Gateway:
         self.stop_clean()
         return self.start()
 
+    def kill_and_restart(self):
+        """SIGKILL (no chance to flush or close anything), then starts again on the same
+        ports and data directory."""
+        self.proc.kill()
+        self.proc.wait()
+        # The kernel closes a killed process's io_uring listeners asynchronously: until
+        # they are gone, a new process's SO_REUSEPORT listeners would share the ports
+        # with them and some connections would be refused.
+        deadline = time.monotonic() + START_TIMEOUT
+        for port in (self.port, self.stomp_port, self.ws_port, self.amqp_port):
+            while time.monotonic() < deadline:
+                try:
+                    with socket.create_connection((self.host, port), timeout=0.2):
+                        pass
+                except OSError:
+                    break
+                time.sleep(0.02)  # polling the port, not standing in for an event
+        return self.start()
+
     @property
     def running(self):
         return self.proc is not None and self.proc.poll() is None
@@ -229,15 +250,16 @@ def backend(request):
 @pytest.fixture
 def make_gateway(backend, tmp_path):
     """Factory: make_gateway(shards=N, server={...}, stomp={...}, websocket={...},
-    amqp={...}, **mqtt_keys) starts a gateway with those keys set in their sections; every gateway
+    amqp={...}, store={...}, **mqtt_keys) starts a gateway with those keys set in their sections; every gateway
     started is stopped (and checked) afterwards."""
     if not BINARY.exists():
         pytest.fail(f"no switchyard binary at {BINARY} (run `cargo build` or set SWITCHYARD_BIN)")
     started = []
 
-    def make(shards=SHARDS, server=None, stomp=None, websocket=None, amqp=None, **mqtt):
+    def make(shards=SHARDS, server=None, stomp=None, websocket=None, amqp=None, store=None,
+             **mqtt):
         gw = Gateway(tmp_path / f"gw{len(started)}", backend, shards, mqtt, server or {},
-                     stomp, websocket, amqp)
+                     stomp, websocket, amqp, store)
         started.append(gw)
         return gw.start()
 

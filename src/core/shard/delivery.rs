@@ -17,19 +17,25 @@ impl Shard {
         let now = Instant::now();
         self.release_publishers(name);
         loop {
-            let (delivery, route, dead) = {
+            let (delivery, route, dead, gone) = {
                 let mut state = self.state.borrow_mut();
                 let Some(queue) = state.queues.get_mut(name.as_str()) else {
                     return;
                 };
                 let dead = queue.poll_dead_letter();
                 let delivery = queue.poll_delivery(now);
+                // Durable messages that left for good (acked, expired, ...) since the
+                // last look: the log hears of it.
+                let gone = queue.take_gone();
                 let route = delivery
                     .as_ref()
                     .and_then(|d| state.routes.get(&(name.clone(), d.consumer.clone())))
                     .copied();
-                (delivery, route, dead)
+                (delivery, route, dead, gone)
             };
+            if !gone.is_empty() {
+                self.log_gone(name, gone);
+            }
             let had_dead = dead.is_some();
             if let Some(dead) = dead {
                 // The override, else the keys it was published with.

@@ -16,12 +16,14 @@ use std::sync::Arc;
 use bytestring::ByteString;
 use std::time::Instant;
 
+use crate::core::durable::Record;
 use crate::core::exchange::{
     Binding, Destination, ExchangeDeclare, ExchangeError, ExchangeName, FieldTable, QueueName,
 };
 use crate::core::mapping::{TOPIC_EXCHANGE, mqtt_topic_to_routing_key, routing_key_to_mqtt_topic};
 use crate::core::message::Message;
 use crate::core::queue::Publish;
+use crate::store::Lsn;
 
 use super::{Shard, ShardMsg};
 
@@ -57,6 +59,17 @@ pub enum VhostChange {
     DeleteExchange(ExchangeName),
 }
 
+/// Whether a queue took a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Taken {
+    /// Taken, in memory.
+    Yes,
+    /// Refused (`x-overflow` reject-publish).
+    No,
+    /// Taken, and logged at this LSN: safe once the log's commit covers it.
+    Logged(Lsn),
+}
+
 /// Where a queue on another shard reports whether it took a publisher-confirmed
 /// message: the publishing connection, its channel and the publish's sequence number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,7 +91,8 @@ pub struct Routed {
     pub out: Vec<(u16, ShardMsg)>,
     /// Whether any queue or subscriber was reached.
     pub routed: bool,
-    /// Queues on other shards that will report to the [`ConfirmTo`].
+    /// Queues that will report to the [`ConfirmTo`] (on other shards, or logged here
+    /// and waiting for the commit).
     pub pending: usize,
     /// A queue here refused it (`x-overflow` reject-publish).
     pub rejected: bool,
@@ -243,7 +257,14 @@ impl Shard {
         for queue in queues {
             let home = self.home_of_queue(queue.as_str());
             if home == self.id {
-                routed.rejected |= !self.enqueue(&queue, message.clone());
+                match (self.enqueue(&queue, message.clone()), confirm) {
+                    (Taken::No, _) => routed.rejected = true,
+                    (Taken::Logged(lsn), Some(to)) => {
+                        routed.pending += 1;
+                        self.confirm_when_durable(lsn, to);
+                    }
+                    _ => {}
+                }
             } else {
                 routed.pending += usize::from(confirm.is_some());
                 let message = message.clone();
@@ -303,14 +324,36 @@ impl Shard {
     /// Puts a message into a queue homed here, and hands it on to a consumer if one has
     /// credit. Returns whether the queue took it (`false`: its `x-overflow` refused it;
     /// a queue deleted meanwhile counts as taking it).
-    pub(super) fn enqueue(&self, name: &QueueName, message: Arc<Message>) -> bool {
-        let accepted = {
+    pub(super) fn enqueue(&self, name: &QueueName, message: Arc<Message>) -> Taken {
+        let taken = {
             let mut state = self.state.borrow_mut();
             let Some(queue) = state.queues.get_mut(name.as_str()) else {
-                return true;
+                return Taken::Yes;
             };
             let pressure = message.pressure.clone();
-            let accepted = queue.publish(message, Instant::now()) == Publish::Enqueued;
+            // A persistent message in a durable queue is logged first: its record's LSN
+            // is its id there, and a confirm waits for the commit that covers it.
+            let lsn = if queue.config().durable && message.persistent {
+                let record = Record::Enqueued {
+                    queue: name.clone(),
+                    message: message.clone(),
+                };
+                self.log_enqueued(&record, name)
+            } else {
+                None
+            };
+            let taken = match queue.publish_logged(message, Instant::now(), lsn.map(Lsn::get)) {
+                Publish::Rejected => {
+                    if let Some(lsn) = lsn {
+                        self.log(&Record::Removed {
+                            queue: name.clone(),
+                            id: lsn.get(),
+                        });
+                    }
+                    Taken::No
+                }
+                Publish::Enqueued => lsn.map_or(Taken::Yes, Taken::Logged),
+            };
             // Backpressure, not unbounded growth: over the high-water mark the
             // publisher is held back until consumers bring the queue down again.
             if queue.message_count() >= QUEUE_HIGH_WATER
@@ -319,10 +362,10 @@ impl Shard {
                 let hold = pressure.hold();
                 state.holds.entry(name.clone()).or_default().push(hold);
             }
-            accepted
+            taken
         };
         self.pump(name);
-        accepted
+        taken
     }
 
     /// Applies a vhost change here and on every other shard, and waits until all have
@@ -364,8 +407,9 @@ impl Shard {
         }
     }
 
-    /// Applies a vhost change to this shard's replica.
+    /// Applies a vhost change to this shard's replica (shard 0 logs the durable ones).
     pub(super) fn apply_vhost(&self, change: &VhostChange) {
+        self.log_vhost(change);
         let mut state = self.state.borrow_mut();
         match change {
             VhostChange::DeclareQueue(name) => {

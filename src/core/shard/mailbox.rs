@@ -3,6 +3,7 @@
 
 use switchyard_mqtt::ReasonCode;
 
+use super::exchanges::Taken;
 use super::{Shard, ShardMsg};
 
 impl Shard {
@@ -37,17 +38,13 @@ impl Shard {
                 message,
                 confirm,
             } => {
-                let accepted = self.enqueue(&queue, message);
+                let taken = self.enqueue(&queue, message);
                 if let Some(to) = confirm {
-                    self.send_now(
-                        to.shard,
-                        ShardMsg::Confirmed {
-                            key: to.key,
-                            channel: to.channel,
-                            seq: to.seq,
-                            accepted,
-                        },
-                    );
+                    match taken {
+                        Taken::Logged(lsn) => self.confirm_when_durable(lsn, to),
+                        Taken::Yes => self.send_confirm(to, true),
+                        Taken::No => self.send_confirm(to, false),
+                    }
                 }
             }
             ShardMsg::Confirmed {

@@ -25,14 +25,18 @@ use crate::core::topic::{Pattern, TopicTrie};
 
 mod dead_letter;
 mod delivery;
+mod durability;
 mod exchanges;
 mod mailbox;
 mod queue_life;
 mod queues;
+mod recovery;
 mod sessions;
 
+pub use durability::{Durability, commit_loop, record_bytes};
 pub use exchanges::{ConfirmTo, PublishError, Routed, VhostChange};
 pub use queues::{Consumer, Declared, Owner, QueueDelivery, QueueOp, QueueReply, Settle};
+pub use recovery::Recovered;
 pub use sessions::Opened;
 
 /// What a shard can ask of a connected client. The gateway implements it for its
@@ -241,6 +245,8 @@ pub struct Shard {
     state: RefCell<State>,
     /// Set at shutdown: connections closing then need no cross-shard bookkeeping.
     stopping: std::cell::Cell<bool>,
+    /// The durable log, when the store is enabled (set once, at start).
+    durability: std::cell::OnceCell<Rc<Durability>>,
 }
 
 /// Splits an MQTT filter into its share group (if `$share/{group}/...`) and the filter.
@@ -275,6 +281,7 @@ impl Shard {
             stats,
             state: RefCell::new(State::default()),
             stopping: std::cell::Cell::new(false),
+            durability: std::cell::OnceCell::new(),
         })
     }
 

@@ -7,6 +7,7 @@ use std::time::Instant;
 use bytestring::ByteString;
 
 use super::{Shard, ShardMsg, VhostChange};
+use crate::core::durable::Record;
 use crate::core::exchange::QueueName;
 
 impl Shard {
@@ -16,7 +17,10 @@ impl Shard {
     pub(super) fn delete_queue_here(&self, name: &QueueName) {
         let consumers: Vec<(ByteString, (u16, u64))> = {
             let mut state = self.state.borrow_mut();
-            state.queues.remove(name.as_str());
+            let removed = state.queues.remove(name.as_str());
+            if removed.is_some_and(|q| q.config().durable) {
+                self.log(&Record::QueueDeleted { name: name.clone() });
+            }
             state.owners.remove(name.as_str());
             state.holds.remove(name.as_str());
             let tags: Vec<(QueueName, ByteString)> = state
@@ -45,6 +49,14 @@ impl Shard {
                     },
                 );
             }
+        }
+    }
+
+    /// A commit failed: the log does not hold the message it logged as `lsn` in
+    /// `queue` (its publisher was refused); the queue keeps it, in memory only.
+    pub(super) fn forget_logged(&self, queue: &QueueName, lsn: u64) {
+        if let Some(q) = self.state.borrow_mut().queues.get_mut(queue.as_str()) {
+            q.forget_logged(lsn);
         }
     }
 

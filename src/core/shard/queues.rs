@@ -10,6 +10,7 @@ use std::time::Instant;
 use bytestring::ByteString;
 
 use super::{Shard, ShardMsg};
+use crate::core::durable::Record;
 use crate::core::exchange::QueueName;
 use crate::core::message::Message;
 use crate::core::queue::{Consume, DeliveryId, GetOk, Queue, QueueConfig, QueueError};
@@ -300,6 +301,12 @@ impl Shard {
                             && let Some(by) = owner
                         {
                             state.owners.insert(name.clone(), by);
+                        }
+                        if config.durable {
+                            self.log(&Record::QueueDeclared {
+                                name: name.clone(),
+                                config: config.clone(),
+                            });
                         }
                         state.queues.insert(name.clone(), Queue::new(config, now));
                         let declared = Declared {

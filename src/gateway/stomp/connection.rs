@@ -19,7 +19,7 @@ use crate::core::exchange::QueueName;
 use crate::core::mapping::{StompDestination, TOPIC_EXCHANGE};
 use crate::core::message::{Origin, Pressure};
 use crate::core::queue::{Consume, QueueConfig};
-use crate::core::shard::{QueueOp, QueueReply, Settle};
+use crate::core::shard::{ConfirmTo, QueueOp, QueueReply, Settle};
 use crate::gateway::GatewayContext;
 use crate::server::outbox::{Outbox, until};
 use crate::server::transport::AckOnWrite;
@@ -56,6 +56,8 @@ pub(super) struct Connection {
     outbox: Rc<Outbox>,
     consumer: Rc<StompConsumer>,
     consumer_key: Option<u64>,
+    /// The frame being handled sent its RECEIPT off to wait (a persistent SEND).
+    receipt_deferred: bool,
     id: u64,
     connected: Option<Connected>,
     transactions: HashMap<ByteString, Vec<Frame>>,
@@ -81,6 +83,7 @@ impl Connection {
             outbox,
             consumer,
             consumer_key: None,
+            receipt_deferred: false,
             id,
             connected: None,
             transactions: HashMap::new(),
@@ -137,8 +140,11 @@ impl Connection {
         };
         match result {
             Ok(flow) => {
+                // A persistent SEND's receipt waits for its queues (see `send`).
+                let deferred = std::mem::take(&mut self.receipt_deferred);
                 if let Some(receipt) = receipt
                     && self.connected.is_some()
+                    && !deferred
                 {
                     let version = self.version();
                     self.outbox.push(|buf| {
@@ -348,12 +354,42 @@ impl Connection {
         if !self.acks_client_side() {
             message.pressure = Some(self.pressure.clone());
         }
-        let out = self
+        // A persistent SEND with a receipt: the RECEIPT goes out once every queue took
+        // the message, and a durable queue's log has it on disk.
+        let confirm = match (
+            message.persistent,
+            frame.header("receipt"),
+            self.consumer_key,
+        ) {
+            (true, Some(_), Some(key)) => Some(ConfirmTo {
+                shard: self.ctx.shard.id(),
+                channel: 0,
+                key,
+                seq: self.consumer.next_receipt(),
+            }),
+            _ => None,
+        };
+        let routed = self
             .ctx
             .shard
-            .publish_to_exchange(&exchange, &key, message)
+            .publish_routed(&exchange, &key, None, message, confirm)
             .map_err(|e| failure("Cannot publish", format!("{destination}: {e}")))?;
-        for (shard, msg) in out {
+        if let (Some(confirm), Some(receipt)) = (confirm, frame.header("receipt")) {
+            if routed.rejected {
+                return Err(failure(
+                    "Message rejected",
+                    format!("{destination}: a queue refused it (x-overflow reject-publish)"),
+                ));
+            }
+            if routed.pending > 0 {
+                self.consumer
+                    .receipts
+                    .borrow_mut()
+                    .insert(confirm.seq, (routed.pending, false, receipt.clone()));
+                self.receipt_deferred = true;
+            }
+        }
+        for (shard, msg) in routed.out {
             self.ctx.shard.send(shard, msg).await;
         }
         Ok(())

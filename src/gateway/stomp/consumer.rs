@@ -60,6 +60,10 @@ pub(super) struct StompConsumer {
     /// Deliveries awaiting ACK/NACK, by message number.
     pub(super) unacked: RefCell<BTreeMap<u64, Pending>>,
     next: Cell<u64>,
+    /// RECEIPTs of persistent SENDs waiting for their queues (and the durable log):
+    /// confirm sequence number -> (queues yet to answer, one refused, receipt id).
+    pub(super) receipts: RefCell<HashMap<u64, (usize, bool, ByteString)>>,
+    next_receipt: Cell<u64>,
 }
 
 impl StompConsumer {
@@ -72,6 +76,36 @@ impl StompConsumer {
             subscriptions: RefCell::new(HashMap::new()),
             unacked: RefCell::new(BTreeMap::new()),
             next: Cell::new(0),
+            receipts: RefCell::new(HashMap::new()),
+            next_receipt: Cell::new(0),
+        }
+    }
+
+    /// The sequence number of the next persistent SEND awaiting its receipt.
+    pub(super) fn next_receipt(&self) -> u64 {
+        self.next_receipt.set(self.next_receipt.get() + 1);
+        self.next_receipt.get()
+    }
+
+    /// Writes a RECEIPT, or for a refused message an ERROR, and then closes.
+    fn send_receipt(&self, receipt: &str, accepted: bool) {
+        let version = self.version.get();
+        if accepted {
+            self.outbox.push(|buf| {
+                switchyard_stomp::ReceiptFrame {
+                    receipt_id: receipt,
+                }
+                .encode(version, buf)
+            });
+        } else {
+            super::error_frame(
+                &self.outbox,
+                version,
+                "Message rejected",
+                "a queue refused the message (x-overflow reject-publish), or it could not be stored",
+                Some(receipt),
+            );
+            self.outbox.close();
         }
     }
 
@@ -98,6 +132,27 @@ impl StompConsumer {
 }
 
 impl Consumer for StompConsumer {
+    fn confirmed(&self, _channel: u16, seq: u64, accepted: bool) {
+        let done = {
+            let mut receipts = self.receipts.borrow_mut();
+            match receipts.get_mut(&seq) {
+                Some((left, refused, _)) => {
+                    *left = left.saturating_sub(1);
+                    *refused |= !accepted;
+                    if *left == 0 {
+                        receipts.remove(&seq).map(|(_, refused, id)| (id, !refused))
+                    } else {
+                        None
+                    }
+                }
+                None => None,
+            }
+        };
+        if let Some((receipt, accepted)) = done {
+            self.send_receipt(&receipt, accepted);
+        }
+    }
+
     fn deliver(&self, delivery: QueueDelivery) {
         let subscriptions = self.subscriptions.borrow();
         let Some(sub) = subscriptions.get(&delivery.tag) else {

@@ -21,6 +21,7 @@ fn kind(k: u8) -> RecordKind {
 
 fn config(segment_size: u64, fsync: FsyncPolicy) -> StoreConfig {
     StoreConfig {
+        enabled: true,
         fsync,
         segment_size,
     }

@@ -1,0 +1,202 @@
+//! The shard's durable log at work: durable queues and their persistent messages are
+//! appended as records ([`crate::core::durable::Record`]) as they change, a commit task
+//! group-commits everything appended while the previous commit ran, and publisher
+//! confirms for logged messages wait until the commit that covers them.
+//!
+//! What each shard logs: the durable queues homed on it (declare, delete, the persistent
+//! messages that enter them and leave them); shard 0 also logs the durable exchanges and
+//! the bindings of durable exchanges (every shard applies those changes; one logs them).
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+use bytes::{Bytes, BytesMut};
+
+use super::{ConfirmTo, Shard, ShardMsg};
+use crate::core::durable::Record;
+use crate::core::exchange::QueueName;
+use crate::store::{Log, Lsn, RecordKind};
+
+/// A shard's log, the confirms waiting on it, and what wakes its commit task.
+pub struct Durability {
+    log: RefCell<Log>,
+    /// Confirms of logged messages, in LSN order: released once the LSN is durable.
+    waiting: RefCell<VecDeque<(Lsn, ConfirmTo)>>,
+    /// Persistent messages appended but not yet committed: (LSN, queue), so that a
+    /// failed commit can tell their queues they are not stored.
+    uncommitted: RefCell<Vec<(Lsn, QueueName)>>,
+    scratch: RefCell<BytesMut>,
+    kick: flume::Sender<()>,
+    kicked: flume::Receiver<()>,
+    /// Set while recovered definitions are applied: they are in the log already.
+    quiet: std::cell::Cell<bool>,
+}
+
+impl Durability {
+    /// Wraps an opened log.
+    pub fn new(log: Log) -> Self {
+        let (kick, kicked) = flume::bounded(1);
+        Self {
+            log: RefCell::new(log),
+            waiting: RefCell::new(VecDeque::new()),
+            uncommitted: RefCell::new(Vec::new()),
+            scratch: RefCell::new(BytesMut::new()),
+            kick,
+            kicked,
+            quiet: std::cell::Cell::new(false),
+        }
+    }
+
+    /// Stops (`true`) or resumes logging vhost changes.
+    pub(super) fn quiet(&self, quiet: bool) {
+        self.quiet.set(quiet);
+    }
+
+    /// Whether vhost changes are not logged now.
+    pub(super) fn is_quiet(&self) -> bool {
+        self.quiet.get()
+    }
+
+    /// Appends a record; `None` if the log refused it (logged).
+    fn append(&self, record: &Record) -> Option<Lsn> {
+        let mut scratch = self.scratch.borrow_mut();
+        scratch.clear();
+        record.encode(&mut scratch);
+        let (kind, payload) = scratch.split_first()?;
+        let kind = RecordKind::new(*kind)?;
+        let appended = self.log.borrow_mut().append(kind, payload);
+        match appended {
+            Ok(lsn) => {
+                let _ = self.kick.try_send(());
+                Some(lsn)
+            }
+            Err(error) => {
+                tracing::error!(%error, "durable log refused a record");
+                None
+            }
+        }
+    }
+}
+
+/// A stored record as [`Record::decode`] reads it: its kind byte, then its payload.
+pub fn record_bytes(kind: RecordKind, payload: &[u8]) -> Bytes {
+    let mut bytes = BytesMut::with_capacity(payload.len() + 1);
+    bytes.extend_from_slice(&[kind.get()]);
+    bytes.extend_from_slice(payload);
+    bytes.freeze()
+}
+
+impl Shard {
+    /// Logs a record if this shard keeps a log. Returns its LSN.
+    pub(super) fn log(&self, record: &Record) -> Option<Lsn> {
+        self.durability.get()?.append(record)
+    }
+
+    /// Logs a persistent message entering durable queue `queue`.
+    pub(super) fn log_enqueued(&self, record: &Record, queue: &QueueName) -> Option<Lsn> {
+        let durability = self.durability.get()?;
+        let lsn = durability.append(record)?;
+        durability
+            .uncommitted
+            .borrow_mut()
+            .push((lsn, queue.clone()));
+        Some(lsn)
+    }
+
+    /// Logs the removals a durable queue reported.
+    pub(super) fn log_gone(&self, queue: &QueueName, gone: Vec<u64>) {
+        for id in gone {
+            self.log(&Record::Removed {
+                queue: queue.clone(),
+                id,
+            });
+        }
+    }
+
+    /// Sends the confirm for a logged message once the commit that covers `lsn` is done.
+    pub(super) fn confirm_when_durable(&self, lsn: Lsn, to: ConfirmTo) {
+        if let Some(durability) = self.durability.get() {
+            durability.waiting.borrow_mut().push_back((lsn, to));
+        } else {
+            self.send_confirm(to, true);
+        }
+    }
+
+    /// Tells a publisher's connection whether its publish was taken.
+    pub(super) fn send_confirm(&self, to: ConfirmTo, accepted: bool) {
+        self.send_now(
+            to.shard,
+            ShardMsg::Confirmed {
+                key: to.key,
+                channel: to.channel,
+                seq: to.seq,
+                accepted,
+            },
+        );
+    }
+}
+
+/// Commits the shard's log whenever records were appended: one commit (one fsync under
+/// the batch policy) covers everything appended while the previous one ran. Confirms
+/// waiting on committed records go out; after a failed commit, those waiting on lost
+/// records are nacked and their queues forget that the log held them.
+pub async fn commit_loop(shard: Rc<Shard>) {
+    let Some(durability) = shard.durability.get().cloned() else {
+        return;
+    };
+    while durability.kicked.recv_async().await.is_ok() {
+        let batch = durability.log.borrow_mut().begin_commit();
+        let result = match batch {
+            Ok(None) => continue,
+            Ok(Some(batch)) => {
+                let outcome = batch.run().await;
+                durability.log.borrow_mut().finish_commit(outcome)
+            }
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(_) => {
+                let log = durability.log.borrow();
+                durability
+                    .uncommitted
+                    .borrow_mut()
+                    .retain(|(lsn, _)| !log.is_durable(*lsn));
+                let mut released = Vec::new();
+                {
+                    let mut waiting = durability.waiting.borrow_mut();
+                    while waiting.front().is_some_and(|(lsn, _)| log.is_durable(*lsn)) {
+                        released.extend(waiting.pop_front().map(|(_, to)| to));
+                    }
+                }
+                drop(log);
+                for to in released {
+                    shard.send_confirm(to, true);
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, shard = shard.id(), "durable log commit failed");
+                let lost = error.lost();
+                let in_lost = |lsn: &Lsn| lost.as_ref().is_none_or(|r| r.contains(lsn));
+                let refused: Vec<ConfirmTo> = {
+                    let mut waiting = durability.waiting.borrow_mut();
+                    let (out, keep) = waiting.drain(..).partition(|(lsn, _)| in_lost(lsn));
+                    *waiting = keep;
+                    out.into_iter().map(|(_, to)| to).collect::<Vec<_>>()
+                };
+                let forgotten: Vec<(Lsn, QueueName)> = {
+                    let mut uncommitted = durability.uncommitted.borrow_mut();
+                    let (out, keep) = uncommitted.drain(..).partition(|(lsn, _)| in_lost(lsn));
+                    *uncommitted = keep;
+                    out
+                };
+                for (lsn, queue) in forgotten {
+                    shard.forget_logged(&queue, lsn.get());
+                }
+                for to in refused {
+                    shard.send_confirm(to, false);
+                }
+            }
+        }
+    }
+}

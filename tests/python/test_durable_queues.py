@@ -1,0 +1,115 @@
+"""Durable queues on the durable log (`[store] enabled = true`): what a publisher confirm
+acknowledged survives SIGKILL and comes back after a restart, redelivered; transient
+messages, non-durable queues and what was acknowledged do not. With pika and STOMP."""
+
+import pika
+import pytest
+
+import support
+from amqp_support import connect, drain
+from conftest import wait_port
+from stomp_support import Client as StompClient
+
+PERSISTENT = pika.BasicProperties(delivery_mode=2)
+
+
+@pytest.fixture
+def durable_broker(make_amqp_broker):
+    gw = make_amqp_broker(store={"enabled": True})
+    if getattr(gw, "external", False):
+        pytest.skip("kills and restarts the broker")
+    return gw
+
+
+def restart(gw):
+    support.close_all()
+    gw.kill_and_restart()
+    wait_port(gw, gw.amqp_port)
+    wait_port(gw, gw.stomp_port)
+
+
+def test_confirmed_persistent_messages_survive_sigkill(durable_broker):
+    gw = durable_broker
+    durable, transient_q = support.uid("dq"), support.uid("tq")
+    conn = connect(gw)
+    ch = conn.channel()
+    ch.confirm_delivery()
+    ch.exchange_declare(support.uid("unused"), "direct", durable=False)
+    ex = support.uid("dx")
+    ch.exchange_declare(ex, "direct", durable=True)
+    ch.queue_declare(durable, durable=True, arguments={"x-max-length": 1000})
+    ch.queue_declare(transient_q, durable=False)
+    ch.queue_bind(durable, ex, "k")
+    ch.queue_bind(transient_q, ex, "k")
+    for i in range(50):
+        ch.basic_publish(ex, "k", b"p%d" % i, PERSISTENT)  # confirmed: returns after ack
+    ch.basic_publish(ex, "k", b"transient", pika.BasicProperties(delivery_mode=1))
+    # two acknowledged by a consumer: gone for good, once a later confirm (the same
+    # queue, so the same log) says the log has the acks too
+    for method, _, body in (ch.basic_get(durable) for _ in range(2)):
+        assert body in (b"p0", b"p1")
+        ch.basic_ack(method.delivery_tag)
+    ch.basic_publish(ex, "k", b"p50", PERSISTENT)
+    assert ch.queue_declare(durable, passive=True).method.message_count == 50
+    restart(gw)
+
+    conn = connect(gw)
+    ch = conn.channel()
+    assert ch.queue_declare(durable, passive=True).method.message_count == 49
+    got = drain(conn, ch, durable, 49)
+    assert [b for _, _, b in got] == [b"p%d" % i for i in range(2, 51)], "in order, none lost"
+    assert all(m.redelivered for m, _, _ in got)
+    with pytest.raises(pika.exceptions.ChannelClosedByBroker) as info:
+        conn.channel().queue_declare(transient_q, passive=True)
+    assert info.value.reply_code == 404, "a non-durable queue does not come back"
+    # the exchange, its binding and the queue's arguments came back
+    ch = conn.channel()
+    ch.confirm_delivery()
+    ch.basic_publish(ex, "k", b"after", PERSISTENT, mandatory=True)
+    method, _, body = ch.basic_get(durable, auto_ack=True)
+    assert body == b"after"
+    with pytest.raises(pika.exceptions.ChannelClosedByBroker) as info:
+        ch.queue_declare(durable, durable=True, arguments={"x-max-length": 5})
+    assert info.value.reply_code == 406, "redeclared with other arguments"
+
+
+def test_what_was_acknowledged_stays_gone_over_several_restarts(durable_broker):
+    gw = durable_broker
+    q = support.uid("multi")
+    conn = connect(gw)
+    ch = conn.channel()
+    ch.confirm_delivery()
+    ch.queue_declare(q, durable=True)
+    for i in range(10):
+        ch.basic_publish("", q, b"m%d" % i, PERSISTENT)
+    expected = [b"m%d" % i for i in range(10)]
+    for _ in range(3):
+        restart(gw)
+        conn = connect(gw)
+        ch = conn.channel()
+        method, _, body = ch.basic_get(q)
+        assert body == expected.pop(0)
+        ch.basic_ack(method.delivery_tag)
+        method, _, body = ch.basic_get(q)
+        ch.basic_reject(method.delivery_tag, requeue=True)  # stays
+        # a confirmed publish to the same queue: the log has the ack before it
+        ch.confirm_delivery()
+        marker = b"marker%d" % len(expected)
+        ch.basic_publish("", q, marker, PERSISTENT)
+        expected.append(marker)
+        assert ch.queue_declare(q, passive=True).method.message_count == len(expected)
+    got = drain(conn, ch, q, len(expected))
+    assert [b for _, _, b in got] == expected
+
+
+def test_a_stomp_persistent_send_to_a_queue_survives(durable_broker):
+    gw = durable_broker
+    name = support.uid("sq")
+    stomp = StompClient(gw)
+    stomp.send(f"/queue/{name}", b"kept", headers={"persistent": "true"})
+    stomp.send(f"/queue/{name}", b"not kept")
+    restart(gw)
+    stomp = StompClient(gw)
+    stomp.subscribe(f"/queue/{name}")
+    assert stomp.expect_message().body == b"kept"
+    stomp.expect_no_message()
