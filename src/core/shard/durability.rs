@@ -31,7 +31,14 @@ pub struct Durability {
     kicked: flume::Receiver<()>,
     /// Set while recovered definitions are applied: they are in the log already.
     quiet: std::cell::Cell<bool>,
+    /// A compaction in progress: the LSN of the last definition carried forward, and
+    /// the LSN below which nothing is needed once that one is durable.
+    compaction: std::cell::Cell<Option<(Lsn, Lsn)>>,
 }
+
+/// Segments (the one being written included) past which the log carries its live
+/// definitions forward and releases the segments before its oldest live message.
+const COMPACT_AT_SEGMENTS: usize = 3;
 
 impl Durability {
     /// Wraps an opened log.
@@ -45,6 +52,7 @@ impl Durability {
             kick,
             kicked,
             quiet: std::cell::Cell::new(false),
+            compaction: std::cell::Cell::new(None),
         }
     }
 
@@ -137,6 +145,53 @@ impl Shard {
     }
 }
 
+/// Reclaims space after a commit. Definitions (queues, exchanges, bindings) would pin the
+/// oldest segments forever, so once the log has [`COMPACT_AT_SEGMENTS`] segments the
+/// live ones are appended again; when the commit that covers them is done, every segment
+/// wholly before the oldest message still held (or before the carried definitions, if
+/// older) is deleted. Replay takes the later copy of a definition as the same one.
+async fn compact(shard: &Shard, durability: &Durability) {
+    if let Some((last, release)) = durability.compaction.get() {
+        if !durability.log.borrow().is_durable(last) {
+            return;
+        }
+        durability.compaction.set(None);
+        let release = durability.log.borrow_mut().release_before(release);
+        match release.await {
+            Ok(n) if n > 0 => {
+                tracing::debug!(shard = shard.id(), segments = n, "log segments released")
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "releasing log segments failed"),
+        }
+        return;
+    }
+    if durability.log.borrow().segment_count() < COMPACT_AT_SEGMENTS {
+        return;
+    }
+    let definitions = shard.live_definitions();
+    let oldest_message = shard.oldest_logged_message();
+    let mut first = None;
+    let mut last = None;
+    for record in &definitions {
+        let Some(lsn) = durability.append(record) else {
+            return;
+        };
+        first.get_or_insert(lsn);
+        last = Some(lsn);
+    }
+    let next = durability.log.borrow().next_lsn();
+    let release = [first, oldest_message.map(Lsn::new)]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(next);
+    durability
+        .compaction
+        .set(Some((last.unwrap_or(release), release)));
+    let _ = durability.kick.try_send(());
+}
+
 /// Commits the shard's log whenever records were appended: one commit (one fsync under
 /// the batch policy) covers everything appended while the previous one ran. Confirms
 /// waiting on committed records go out; after a failed commit, those waiting on lost
@@ -157,6 +212,7 @@ pub async fn commit_loop(shard: Rc<Shard>) {
         };
         match result {
             Ok(_) => {
+                compact(&shard, &durability).await;
                 let log = durability.log.borrow();
                 durability
                     .uncommitted

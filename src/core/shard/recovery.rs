@@ -110,6 +110,42 @@ impl Shard {
         }
     }
 
+    /// What this shard's log must keep: its durable queues' declarations and, on shard
+    /// 0, the durable exchanges and the bindings of durable sources.
+    pub(super) fn live_definitions(&self) -> Vec<Record> {
+        let state = self.state.borrow();
+        let mut records: Vec<Record> = state
+            .queues
+            .iter()
+            .filter(|(_, q)| q.config().durable)
+            .map(|(name, q)| Record::QueueDeclared {
+                name: name.clone(),
+                config: q.config().clone(),
+            })
+            .collect();
+        if self.id == 0 {
+            for exchange in state.vhost.exchanges() {
+                let durable = exchange.durable() || exchange.name().as_str().starts_with("amq.");
+                if exchange.durable() {
+                    records.push(Record::ExchangeDeclared(exchange.declaration().clone()));
+                }
+                if durable {
+                    records.extend(exchange.bindings().map(|binding| Record::Bound {
+                        exchange: exchange.name().clone(),
+                        binding: binding.clone(),
+                    }));
+                }
+            }
+        }
+        records
+    }
+
+    /// The log id of the oldest durable message a queue homed here still holds.
+    pub(super) fn oldest_logged_message(&self) -> Option<u64> {
+        let state = self.state.borrow();
+        state.queues.values().filter_map(|q| q.logged().min()).min()
+    }
+
     /// Applies recovered definitions here without logging them again.
     pub fn apply_recovered(&self, change: &VhostChange) {
         let quiet = self.durability.get().map(|d| d.quiet(true));
