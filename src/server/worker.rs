@@ -93,6 +93,8 @@ pub fn run_shard(
     runtime.block_on(async move {
         let live = Rc::new(Cell::new(0usize));
         let ctx = Rc::new(MqttContext::new(shard.clone(), shared.clone()));
+        // What the durable log held is back before any connection is accepted.
+        recover(&shard, &mailbox, &shared).await?;
         // Dropping `stop_accepting` ends every accept loop.
         let (stop_accepting, accepting) = flume::bounded::<()>(1);
         let mut acceptors = Vec::new();
@@ -107,7 +109,6 @@ pub fn run_shard(
             )));
         }
         drop(accepting);
-        recover(&shard, &mailbox, &shared).await?;
         let sweeper = shard.clone();
         compio::runtime::spawn(async move {
             loop {
