@@ -18,6 +18,15 @@
 #                        message lost or duplicated fails the run
 #   amqp-open            open loop at RATE msg/s per publisher (default 500: 8,000 msg/s
 #                        in all), no confirms: latency at equal load
+#   amqp-durable         amqp-confirms with durable queues (durable, not auto-delete,
+#                        deleted at the end) and persistent messages (delivery-mode 2):
+#                        switchyard-load --durable. Switchyard runs with its durable log
+#                        ([store] enabled = true, fsync = STORE_FSYNC, default batch,
+#                        data_dir in the run's temp folder); a confirm then waits for the
+#                        fsync covering the message. RabbitMQ's classic durable queues
+#                        fsync before confirming persistent messages too. Both write to
+#                        the same file system (the temp folder's). "data MB" is the size
+#                        of the broker's state folder when the run ends (queues deleted).
 # Each scenario runs REPS times per broker, the brokers alternating (rep 1: Switchyard
 # first, rep 2: RabbitMQ first, ...). Each run gets a freshly started broker on free
 # loopback ports with its state in a fresh folder, so no queue, backlog or state carries
@@ -50,6 +59,7 @@
 #   RATE (500)                            amqp-open's msg/s per publisher
 #   BACKLOG (1000)  INFLIGHT (64)         closed-loop bounds (see above)
 #   SHARDS (2)  IO_BACKEND (uring)        Switchyard's
+#   STORE_FSYNC (batch)                   Switchyard's [store] fsync in amqp-durable
 #   RABBITMQ_START_TIMEOUT (90)           seconds to wait for RabbitMQ's AMQP port
 #   SETTLE (2)                            seconds between a broker's start and the load
 #   ONLY                                  scenarios to run, comma-separated (default: all)
@@ -68,6 +78,7 @@ BACKLOG="${BACKLOG:-1000}"
 INFLIGHT="${INFLIGHT:-64}"
 SHARDS="${SHARDS:-2}"
 IO_BACKEND="${IO_BACKEND:-uring}"
+STORE_FSYNC="${STORE_FSYNC:-batch}"
 RABBITMQ_START_TIMEOUT="${RABBITMQ_START_TIMEOUT:-90}"
 SETTLE="${SETTLE:-2}"
 RABBITMQ_SERVER="${RABBITMQ_SERVER:-/usr/lib/rabbitmq/bin/rabbitmq-server}"
@@ -80,6 +91,7 @@ SCENARIOS=(
     "amqp-transient|$COMMON --backlog $BACKLOG"
     "amqp-confirms|$COMMON --backlog $BACKLOG --confirms --inflight $INFLIGHT"
     "amqp-open|$COMMON --rate $RATE"
+    "amqp-durable|$COMMON --backlog $BACKLOG --confirms --inflight $INFLIGHT --durable"
 )
 
 # --- What the run needs ------------------------------------------------------------------
@@ -175,6 +187,8 @@ stop_pid() {
 # Everything of RabbitMQ's lives under one temp folder, removed at the end; epmd is our
 # own, on its own port, so nothing of another user's RabbitMQ is touched.
 RMQ_BASE="$(mktemp -d /tmp/switchyard-amqp-bench.XXXXXX)"
+# Switchyard's durable log in amqp-durable: beside RabbitMQ's state, on the same disk.
+SWITCHYARD_DATA="$RMQ_BASE/switchyard-data"
 EPMD_PORT="$(free_port)"
 EPMD_PID=""
 NODE_SERIAL=0
@@ -182,18 +196,27 @@ NODE_SERIAL=0
 BROKER_PID=""  # the process the script started (RabbitMQ: its rabbitmq-server script)
 BROKER_VM=""   # the process whose CPU is counted (RabbitMQ: beam.smp)
 BROKER_NAME=""
+BROKER_DATA=""
 
-# start_broker NAME AMQP_PORT LOG: starts a fresh broker, sets BROKER_PID and BROKER_VM.
+# start_broker NAME AMQP_PORT LOG [durable]: starts a fresh broker, sets BROKER_PID,
+# BROKER_VM and BROKER_DATA (its state folder); with "durable", Switchyard's durable
+# log is on, its data_dir in the temp folder.
 start_broker() {
-    local name="$1" port="$2" log="$3" dir="$OUT/run-state"
-    rm -rf "$dir"
+    local name="$1" port="$2" log="$3" durable="${4:-}" dir="$OUT/run-state"
+    rm -rf "$dir" "$SWITCHYARD_DATA"
     mkdir -p "$dir"
     BROKER_NAME="$name"
     case "$name" in
     switchyard)
+        local data="$dir/data" store=""
+        if [[ "$durable" == durable ]]; then
+            data="$SWITCHYARD_DATA"
+            store="$(printf '\n[store]\nenabled = true\nfsync = "%s"\n' "$STORE_FSYNC")"
+        fi
+        BROKER_DATA="$data"
         cat >"$dir/switchyard.toml" <<EOF
 [server]
-data_dir = "$dir/data"
+data_dir = "$data"
 
 [mqtt]
 listen = ["127.0.0.1:$(free_port)"]
@@ -206,6 +229,7 @@ listen = ["127.0.0.1:$port"]
 
 [websocket]
 listen = []
+$store
 EOF
         "$SWITCHYARD_BIN" --config "$dir/switchyard.toml" --shards "$SHARDS" \
             --io-backend "$IO_BACKEND" -vv >"$log" 2>&1 &
@@ -238,6 +262,7 @@ EOF
                 exit 1
             fi
         done
+        BROKER_DATA="$RMQ_BASE/node-$NODE_SERIAL"
         BROKER_VM="$(cat "$RMQ_BASE/node-$NODE_SERIAL/pid" 2>/dev/null || true)"
         if [[ -z "$BROKER_VM" ]] || ! kill -0 "$BROKER_VM" 2>/dev/null; then
             # The pid file is written at boot; fall back to the script's child, the VM.
@@ -292,7 +317,10 @@ EOF
 stop_broker() {
     [[ -n "$BROKER_PID" ]] || return 0
     case "$BROKER_NAME" in
-    switchyard) stop_pid "$BROKER_PID" 5 ;;
+    switchyard)
+        stop_pid "$BROKER_PID" 5
+        rm -rf "$SWITCHYARD_DATA"
+        ;;
     rabbitmq)
         stop_pid "$BROKER_PID" 15
         if [[ -n "$BROKER_VM" ]] && kill -0 "$BROKER_VM" 2>/dev/null; then
@@ -318,7 +346,7 @@ trap 'exit 130' INT TERM
 # --- The run -----------------------------------------------------------------------------
 
 {
-    echo "command: benches/load/compare-rabbitmq-amqp.sh (REPS=$REPS DURATION=$DURATION WARMUP=$WARMUP RATE=$RATE BACKLOG=$BACKLOG INFLIGHT=$INFLIGHT SHARDS=$SHARDS IO_BACKEND=$IO_BACKEND SETTLE=$SETTLE${ONLY:+ ONLY=$ONLY})"
+    echo "command: benches/load/compare-rabbitmq-amqp.sh (REPS=$REPS DURATION=$DURATION WARMUP=$WARMUP RATE=$RATE BACKLOG=$BACKLOG INFLIGHT=$INFLIGHT SHARDS=$SHARDS IO_BACKEND=$IO_BACKEND STORE_FSYNC=$STORE_FSYNC SETTLE=$SETTLE${ONLY:+ ONLY=$ONLY})"
     echo "switchyard: $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown) $SWITCHYARD_BIN"
     echo "rabbitmq: rabbitmq-server $(dpkg-query -W -f '${Version}' rabbitmq-server 2>/dev/null || echo '?'), erlang $(dpkg-query -W -f '${Version}' erlang-base 2>/dev/null || echo '?')"
     echo "machine: $(nproc) cores, $(uname -sr), load average at start $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -332,10 +360,12 @@ for rep in $(seq "$REPS"); do
             continue
         fi
         read -r -a args <<<"${entry#*|}"
+        durable=""
+        if [[ " ${args[*]} " == *" --durable "* ]]; then durable=durable; fi
         for broker in "${brokers[@]}"; do
             name="$scenario-$broker-$rep"
             port="$(free_port)"
-            start_broker "$broker" "$port" "$OUT/$name.log"
+            start_broker "$broker" "$port" "$OUT/$name.log" "$durable"
             vm="$BROKER_VM"
             sleep "$SETTLE"
             load_before="$(cut -d' ' -f1 /proc/loadavg)"
@@ -351,9 +381,10 @@ for rep in $(seq "$REPS"); do
             load_after="$(cut -d' ' -f1 /proc/loadavg)"
             alive=yes
             kill -0 "$vm" 2>/dev/null || alive=no
+            data_mb="$(du -sm "$BROKER_DATA" 2>/dev/null | cut -f1 || true)"
             stop_broker
-            printf '{"run":"%s","scenario":"%s","broker":"%s","rep":%d,"exit":%d,"broker_alive":"%s","broker_cpu_s":%.2f,"machine_busy_s":%.2f,"load_average_before":%s,"load_average_after":%s}\n' \
-                "$name" "$scenario" "$broker" "$rep" "$rc" "$alive" \
+            printf '{"run":"%s","scenario":"%s","broker":"%s","rep":%d,"exit":%d,"broker_alive":"%s","data_mb":%d,"broker_cpu_s":%.2f,"machine_busy_s":%.2f,"load_average_before":%s,"load_average_after":%s}\n' \
+                "$name" "$scenario" "$broker" "$rep" "$rc" "$alive" "${data_mb:-0}" \
                 "$(awk -v a="$cpu_after" -v b="$cpu_before" 'BEGIN { print a - b }')" \
                 "$(awk -v a="$busy_after" -v b="$busy_before" 'BEGIN { print a - b }')" \
                 "$load_before" "$load_after" >>"$OUT/runs.jsonl"
@@ -415,8 +446,8 @@ print(f"1-min load average around the runs: {min(loads):.2f} to {max(loads):.2f}
       f"used by other processes during the runs: median {statistics.median(others(r) for r in runs):.1f}, "
       f"max {max(others(r) for r in runs):.1f} (of 2 x the run's wall time)")
 print()
-print("| scenario | broker | delivered msg/s | p50 µs | p99 µs | p99.9 µs | broker CPU s | CPU µs/msg | generator CPU s | others' CPU s | runs ok |")
-print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+print("| scenario | broker | delivered msg/s | p50 µs | p99 µs | p99.9 µs | broker CPU s | CPU µs/msg | generator CPU s | others' CPU s | data MB | runs ok |")
+print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 notes, other = [], []
 medians = {}
 for s in scenarios:
@@ -430,7 +461,7 @@ for s in scenarios:
                 other.append(f"{s} / {b} / rep {r['rep']}: {p}")
         if not ok:
             medians[(s, b)] = None
-            print(f"| {s} | {b} | FAILED | | | | | | | | 0/{len(rs)} |")
+            print(f"| {s} | {b} | FAILED | | | | | | | | | 0/{len(rs)} |")
             continue
         med = statistics.median
         m = {
@@ -443,11 +474,12 @@ for s in scenarios:
             "cpu_per_msg": med([r["broker_cpu_s"] * 1e6 / max(r["result"]["received"], 1) for r in ok]),
             "generator": med([r["result"]["generator_cpu_s"] or 0 for r in ok]),
             "others": med([others(r) for r in ok]),
+            "data": med([r.get("data_mb", 0) for r in ok]),
         }
         medians[(s, b)] = m
         print(f"| {s} | {b} | {m['delivered']:,.0f} | {m['p50']:,.0f} | {m['p99']:,.0f} | "
               f"{m['p999']:,.0f} | {m['cpu']:.1f} | {m['cpu_per_msg']:.1f} | {m['generator']:.1f} | "
-              f"{m['others']:.1f} | {len(ok)}/{len(rs)} |")
+              f"{m['others']:.1f} | {m['data']:,.0f} | {len(ok)}/{len(rs)} |")
 print()
 print("| scenario | throughput Switchyard/RabbitMQ | p50 S/R | p99 S/R | p99.9 S/R | CPU per msg S/R |")
 print("|---|---:|---:|---:|---:|---:|")

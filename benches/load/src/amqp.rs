@@ -39,6 +39,9 @@ pub(crate) struct AmqpOptions {
     pub(crate) confirms: bool,
     /// Consumers take deliveries without acknowledging them (`no-ack`).
     pub(crate) no_ack: bool,
+    /// Queues are declared durable (not auto-delete) and messages published persistent
+    /// (delivery-mode 2) instead of non-durable auto-delete queues and transient messages.
+    pub(crate) durable: bool,
     /// basic.qos prefetch-count of the consumers with manual acks (0: no limit).
     pub(crate) prefetch: u16,
     /// Consumers with manual acks send one basic.ack `multiple` for at least this many
@@ -58,6 +61,11 @@ impl AmqpOptions {
     /// The queue of pair `i` of run `tag`, named as the STOMP mode names its queues.
     pub(crate) fn queue(tag: &str, i: usize) -> String {
         format!("load-{tag}-{i}")
+    }
+
+    /// The delivery-mode of the messages published: 2 (persistent) with `durable`, else 1.
+    pub(crate) fn delivery_mode(&self) -> u8 {
+        if self.durable { 2 } else { 1 }
     }
 
     /// The consumers' acknowledgement mode, for tables and JSON.
@@ -153,14 +161,15 @@ impl AmqpConn {
         Ok(conn)
     }
 
-    /// Declares the non-durable, auto-delete `queue` (a subscriber's).
-    pub(crate) fn declare_queue(&mut self, queue: &str) -> io::Result<()> {
+    /// Declares `queue` (a subscriber's): durable and not auto-delete if `durable`, else
+    /// non-durable and auto-delete. The subscriber deletes it when the run ends.
+    pub(crate) fn declare_queue(&mut self, queue: &str, durable: bool) -> io::Result<()> {
         let declare = QueueDeclare {
             queue: short(queue)?,
             passive: false,
-            durable: false,
+            durable,
             exclusive: false,
-            auto_delete: true,
+            auto_delete: !durable,
             no_wait: false,
             arguments: FieldTable::new(),
         };
@@ -372,7 +381,7 @@ fn short(s: &str) -> io::Result<ShortString> {
 }
 
 /// A basic.publish to the default exchange with the queue's name as routing key, its
-/// content header (transient, no other property) and body frames, encoded once by the
+/// content header (delivery-mode 1 or 2, no other property) and body frames, encoded once by the
 /// codec; each message is a copy with the timestamp and sequence number patched into
 /// the first body frame.
 #[derive(Debug)]
@@ -382,10 +391,15 @@ pub(crate) struct PublishTemplate {
 }
 
 impl PublishTemplate {
-    /// Encodes a publish of `payload_size` bytes (at least 16) to `queue` with the
-    /// connection's negotiated frame-max, then checks the offsets by decoding a patched
-    /// copy.
-    pub(crate) fn new(encoder: &Encoder, queue: &str, payload_size: usize) -> io::Result<Self> {
+    /// Encodes a publish of `payload_size` bytes (at least 16) to `queue` with
+    /// `delivery_mode` (1 transient, 2 persistent) and the connection's negotiated
+    /// frame-max, then checks the offsets by decoding a patched copy.
+    pub(crate) fn new(
+        encoder: &Encoder,
+        queue: &str,
+        payload_size: usize,
+        delivery_mode: u8,
+    ) -> io::Result<Self> {
         if payload_size < 16 {
             return Err(other("the payload must be at least 16 bytes"));
         }
@@ -396,7 +410,7 @@ impl PublishTemplate {
             immediate: false,
         });
         let properties = BasicProperties {
-            delivery_mode: Some(1),
+            delivery_mode: Some(delivery_mode),
             ..BasicProperties::default()
         };
         let header = ContentHeader::new(payload_size as u64, properties);
@@ -413,12 +427,18 @@ impl PublishTemplate {
             bytes: wire.to_vec(),
             payload_at,
         };
-        template.check(encoder.frame_max(), &publish, payload_size)?;
+        template.check(encoder.frame_max(), &publish, payload_size, delivery_mode)?;
         Ok(template)
     }
 
     /// Decodes a patched message with the codec and compares every frame.
-    fn check(&self, frame_max: u32, publish: &Method, payload_size: usize) -> io::Result<()> {
+    fn check(
+        &self,
+        frame_max: u32,
+        publish: &Method,
+        payload_size: usize,
+        delivery_mode: u8,
+    ) -> io::Result<()> {
         let mut out = Vec::new();
         let seq = 0x1122_3344_5566_7788;
         self.write_to(&mut out, seq, 0x0102_0304_0506_0708);
@@ -433,7 +453,7 @@ impl PublishTemplate {
             decoder.decode(&mut buf),
             Ok(Some(Frame::Header { channel: CHANNEL, header }))
                 if header.body_size == payload_size as u64
-                    && header.properties.delivery_mode == Some(1)
+                    && header.properties.delivery_mode == Some(delivery_mode)
         );
         while ok && !buf.is_empty() {
             match decoder.decode(&mut buf) {
@@ -486,11 +506,13 @@ mod tests {
             let mut encoder = Encoder::new();
             encoder.set_frame_max(frame_max);
             for size in [16, 64, 4000, 4088, 4089, 20_000, 300_000] {
-                PublishTemplate::new(&encoder, "load-1a2b3-7", size).unwrap();
+                for mode in [1, 2] {
+                    PublishTemplate::new(&encoder, "load-1a2b3-7", size, mode).unwrap();
+                }
             }
         }
-        assert!(PublishTemplate::new(&Encoder::new(), "q", 15).is_err());
-        assert!(PublishTemplate::new(&Encoder::new(), &"q".repeat(256), 64).is_err());
+        assert!(PublishTemplate::new(&Encoder::new(), "q", 15, 1).is_err());
+        assert!(PublishTemplate::new(&Encoder::new(), &"q".repeat(256), 64, 2).is_err());
     }
 
     #[test]

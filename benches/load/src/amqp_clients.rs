@@ -37,7 +37,7 @@ pub(crate) fn connect(
         let queue = AmqpOptions::queue(tag, topology.source(i));
         let mut conn = AmqpConn::open(config.addr, options, &name)
             .map_err(|e| format!("{name}: connect to {}: {e}", config.addr))?;
-        conn.declare_queue(&queue)
+        conn.declare_queue(&queue, options.durable)
             .map_err(|e| format!("{name}: queue.declare {queue}: {e}"))?;
         if !options.no_ack && options.prefetch > 0 {
             conn.qos(options.prefetch)
@@ -94,8 +94,13 @@ pub(crate) fn start(
     let publishers = config.topology.publishers();
     for (i, conn) in clients.publishers.into_iter().enumerate() {
         let queue = AmqpOptions::queue(tag, i);
-        let template = PublishTemplate::new(&conn.encoder, &queue, config.payload)
-            .map_err(|e| format!("publisher {i}: {e}"))?;
+        let template = PublishTemplate::new(
+            &conn.encoder,
+            &queue,
+            config.payload,
+            options.delivery_mode(),
+        )
+        .map_err(|e| format!("publisher {i}: {e}"))?;
         let link = links
             .get(i)
             .cloned()

@@ -11,8 +11,8 @@
 //! and publisher receipts as the window that QoS 1 gives MQTT. With `--protocol amqp`
 //! the same over AMQP 0-9-1: a queue per pair declared by its subscriber, publishes
 //! through the default exchange, consumers with manual acks (basic.qos prefetch, one
-//! ack `multiple` per batch) or `no-ack`, publisher confirms as the window, and in closed
-//! loop a bound on each pair's backlog. One thread per client over blocking sockets: for
+//! ack `multiple` per batch) or `no-ack`, publisher confirms as the window, durable queues
+//! with persistent messages if asked, and in closed loop a bound on each pair's backlog. One thread per client over blocking sockets: for
 //! tens to a few hundred clients, not thousands.
 //!
 //! What it does not do yet (issue 7): QoS 2, wildcard fan-out, idle connections,
@@ -104,6 +104,11 @@ struct Args {
     /// AMQP: consumers take deliveries without acknowledgements (basic.consume no-ack).
     #[arg(long)]
     no_ack: bool,
+    /// AMQP: durable queues (durable, not auto-delete; deleted when the run ends) and
+    /// persistent messages (delivery-mode 2), instead of non-durable auto-delete queues
+    /// and transient messages.
+    #[arg(long)]
+    durable: bool,
     /// AMQP: consumers with manual acks send one basic.ack `multiple` per N deliveries
     /// (at most the prefetch) [default: 100, at most half the prefetch].
     #[arg(long, value_name = "N")]
@@ -335,6 +340,7 @@ fn amqp_options(args: &Args) -> Result<Option<AmqpOptions>, String> {
         let amqp_only = [
             ("--confirms", args.confirms),
             ("--no-ack", args.no_ack),
+            ("--durable", args.durable),
             ("--ack-every", args.ack_every.is_some()),
             ("--backlog", args.backlog.is_some()),
         ];
@@ -373,6 +379,7 @@ fn amqp_options(args: &Args) -> Result<Option<AmqpOptions>, String> {
     Ok(Some(AmqpOptions {
         confirms: args.confirms,
         no_ack: args.no_ack,
+        durable: args.durable,
         prefetch,
         ack_every,
         backlog: args.backlog.unwrap_or(1000),
@@ -464,6 +471,7 @@ mod tests {
             "--protocol",
             "amqp",
             "--confirms",
+            "--durable",
             "--prefetch",
             "50",
             "--backlog",
@@ -475,13 +483,16 @@ mod tests {
         assert_eq!(amqp_config.qos, QoS::AtLeastOnce);
         assert!(amqp_config.stomp.is_none());
         let amqp = amqp_config.amqp.unwrap();
-        assert!(amqp.confirms && !amqp.no_ack);
+        assert!(amqp.confirms && !amqp.no_ack && amqp.durable);
+        assert_eq!(amqp.delivery_mode(), 2);
         assert_eq!((amqp.prefetch, amqp.ack_every, amqp.backlog), (50, 25, 0));
         assert_eq!((amqp.login.as_str(), amqp.vhost.as_str()), ("guest", "/"));
         let plain = Args::try_parse_from(["switchyard-load", "--protocol", "amqp"]).unwrap();
         let plain = config(&plain).unwrap();
         assert_eq!(plain.qos, QoS::AtMostOnce);
         let amqp = plain.amqp.unwrap();
+        assert!(!amqp.durable);
+        assert_eq!(amqp.delivery_mode(), 1);
         assert_eq!(
             (amqp.prefetch, amqp.ack_every, amqp.backlog),
             (1000, 100, 1000)
@@ -489,6 +500,7 @@ mod tests {
         for wrong in [
             &["switchyard-load", "--confirms"][..],
             &["switchyard-load", "--protocol", "stomp", "--no-ack"],
+            &["switchyard-load", "--durable"],
             &["switchyard-load", "--protocol", "amqp", "--qos", "1"],
             &["switchyard-load", "--protocol", "amqp", "--fanout", "4"],
             &["switchyard-load", "--protocol", "amqp", "--receipts"],

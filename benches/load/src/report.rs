@@ -51,13 +51,18 @@ impl<'a> Summary<'a> {
         };
         let protocol = match (&c.stomp, &c.amqp) {
             (None, Some(a)) => format!(
-                "AMQP 0-9-1 queue per pair, {}{}{}",
+                "AMQP 0-9-1 queue per pair, {}{}{}{}",
                 if a.no_ack {
                     "no-ack".to_owned()
                 } else {
                     format!("manual ack every {}, prefetch {}", a.ack_every, a.prefetch)
                 },
                 if a.confirms { ", confirms" } else { "" },
+                if a.durable {
+                    ", durable queues, persistent messages"
+                } else {
+                    ""
+                },
                 match (c.rate, a.backlog) {
                     (None, 0) => ", backlog unbounded".to_owned(),
                     (None, b) => format!(", backlog {b}"),
@@ -169,11 +174,12 @@ impl<'a> Summary<'a> {
         let failures: Vec<String> = o.failures.iter().map(|f| json_string(f)).collect();
         let amqp = c.amqp.as_ref().map_or("null".to_owned(), |a| {
             format!(
-                "{{\"version\":\"0-9-1\",\"ack\":{},\"prefetch\":{},\"ack_every\":{},\"confirms\":{},\"backlog\":{}}}",
+                "{{\"version\":\"0-9-1\",\"ack\":{},\"prefetch\":{},\"ack_every\":{},\"confirms\":{},\"durable\":{},\"backlog\":{}}}",
                 json_string(a.ack_str()),
                 if a.no_ack { "null".to_owned() } else { a.prefetch.to_string() },
                 if a.no_ack { "null".to_owned() } else { a.ack_every.to_string() },
                 a.confirms,
+                a.durable,
                 a.backlog
             )
         });
