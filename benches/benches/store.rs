@@ -90,6 +90,7 @@ fn append_commit(c: &mut Criterion) {
             for &every in everies {
                 let dir = bench_dir(&format!("{backend_name}-{policy}-{size}-{every}"));
                 let config = StoreConfig {
+                    enabled: true,
                     fsync,
                     segment_size: 64 * 1024 * 1024,
                 };
