@@ -158,6 +158,8 @@ pub fn run_shard(
             }
             compio::time::sleep(Duration::from_millis(5)).await;
         }
+        // What was logged and not yet committed goes to disk before the shard stops.
+        crate::core::shard::final_commit(&shard).await;
         tracing::debug!(shard = shard.id(), live = live.get(), "shard stopped");
         Ok(())
     })
@@ -200,6 +202,9 @@ async fn recover(
                 binding: binding.clone(),
             };
             shard.announce_recovered(change);
+        }
+        for message in &recovered.retained {
+            shard.announce_retained(message.clone());
         }
     }
     shared.start_line.wait();

@@ -194,3 +194,25 @@ def test_a_full_disk_refuses_publishes_with_a_nack_and_loses_nothing_confirmed(
         if "gw" in locals():
             gw.stop()
         subprocess.run(["umount", "-l", str(data)], capture_output=True)
+
+
+def test_retained_messages_survive_a_restart(durable_broker):
+    """MQTT retained messages are in the log (shard 0's): after a restart a new
+    subscriber gets them, with their properties, and a cleared topic stays cleared."""
+    gw = durable_broker
+    base = support.uid("ret")
+    pub = support.Client(gw)
+    pub.publish(f"{base}/kept", b"21.5", qos=1, retain=True, ContentType="text/plain",
+                UserProperty=[("unit", "C")])
+    pub.publish(f"{base}/cleared", b"old", qos=1, retain=True)
+    pub.publish(f"{base}/cleared", b"", qos=1, retain=True)
+    support.close_all()
+    gw.restart()  # SIGTERM: the shard commits what it logged before it stops
+    sub = support.Client(gw)
+    sub.subscribe(f"{base}/#", qos=1)
+    m = sub.expect_message()
+    assert (m.topic, m.payload, m.retain) == (f"{base}/kept", b"21.5", True)
+    assert m.properties.ContentType == "text/plain"
+    assert ("unit", "C") in m.properties.UserProperty
+    with pytest.raises(AssertionError):
+        sub.expect_message(timeout=0.5)  # the cleared topic has nothing

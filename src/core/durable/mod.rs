@@ -79,6 +79,8 @@ pub enum Record {
         /// The binding.
         binding: Binding,
     },
+    /// An MQTT retained message was set (an empty payload clears its topic).
+    Retained(Arc<Message>),
 }
 
 const QUEUE_DECLARED: u8 = 1;
@@ -90,6 +92,7 @@ const EXCHANGE_DECLARED: u8 = 6;
 const EXCHANGE_DELETED: u8 = 7;
 const BOUND: u8 = 8;
 const UNBOUND: u8 = 9;
+const RETAINED: u8 = 10;
 
 impl Record {
     /// Appends the record's bytes (kind first) to `out`.
@@ -155,6 +158,10 @@ impl Record {
                 w.str(&binding.routing_key);
                 w.table(&binding.arguments);
             }
+            Self::Retained(message) => {
+                w.u8(RETAINED);
+                encode_message(&mut w, message);
+            }
         }
     }
 
@@ -214,6 +221,7 @@ impl Record {
                     Self::Unbound { exchange, binding }
                 }
             }
+            RETAINED => Self::Retained(Arc::new(decode_message(&mut r)?)),
             kind => return Err(DecodeError::UnknownTag(kind)),
         };
         if !r.is_empty() {

@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use bytestring::ByteString;
+
 use crate::core::exchange::{Binding, Destination, ExchangeDeclare, ExchangeName, QueueName};
 use crate::core::message::Message;
 use crate::core::queue::QueueConfig;
@@ -29,6 +31,8 @@ pub struct Replay {
     pub exchanges: BTreeMap<ExchangeName, ExchangeDeclare>,
     /// Bindings, in the order they were made.
     pub bindings: Vec<(ExchangeName, Binding)>,
+    /// MQTT retained messages by topic.
+    pub retained: BTreeMap<ByteString, Arc<Message>>,
     /// Records that named a queue the log does not hold (counted, not fatal: a queue
     /// deleted while its last records were being written).
     pub orphans: u64,
@@ -82,6 +86,13 @@ impl Replay {
                     .any(|(e, b)| e == &exchange && b == &binding)
                 {
                     self.bindings.push((exchange, binding));
+                }
+            }
+            Record::Retained(message) => {
+                if message.payload.is_empty() {
+                    self.retained.remove(&message.topic);
+                } else {
+                    self.retained.insert(message.topic.clone(), message);
                 }
             }
             Record::Unbound { exchange, binding } => {

@@ -221,3 +221,18 @@ fn replay_leaves_what_was_not_removed_in_publish_order() {
     assert_eq!(replay.orphans, 1);
     assert_eq!(replay.oldest_message(), Some(1));
 }
+
+#[test]
+fn retained_messages_replay_to_the_last_one_per_topic_and_clear_on_empty() {
+    let mut replay = Replay::default();
+    let retained = |topic: &str, body: &'static [u8]| {
+        let m = Message::new(topic.into(), Bytes::from_static(body), QoS::AtLeastOnce, true);
+        round_trip(&Record::Retained(Arc::new(m)))
+    };
+    replay.apply(0, retained("a/b", b"1"));
+    replay.apply(1, retained("a/b", b"2"));
+    replay.apply(2, retained("c", b"x"));
+    replay.apply(3, retained("c", b""));
+    assert_eq!(replay.retained.len(), 1);
+    assert_eq!(&replay.retained["a/b"].payload[..], b"2");
+}

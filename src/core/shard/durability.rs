@@ -192,6 +192,21 @@ async fn compact(shard: &Shard, durability: &Durability) {
     let _ = durability.kick.try_send(());
 }
 
+/// Commits what is still pending, once, as the shard stops (a commit in flight is left to
+/// the commit task; recovery handles whatever did not make it).
+pub async fn final_commit(shard: &Shard) {
+    let Some(durability) = shard.durability.get() else {
+        return;
+    };
+    let batch = durability.log.borrow_mut().begin_commit();
+    if let Ok(Some(batch)) = batch {
+        let outcome = batch.run().await;
+        if let Err(error) = durability.log.borrow_mut().finish_commit(outcome) {
+            tracing::error!(%error, shard = shard.id(), "durable log: final commit failed");
+        }
+    }
+}
+
 /// Commits the shard's log whenever records were appended: one commit (one fsync under
 /// the batch policy) covers everything appended while the previous one ran. Confirms
 /// waiting on committed records go out; after a failed commit, those waiting on lost

@@ -33,7 +33,7 @@ mod queues;
 mod recovery;
 mod sessions;
 
-pub use durability::{Durability, commit_loop, record_bytes};
+pub use durability::{Durability, commit_loop, final_commit, record_bytes};
 pub use exchanges::{ConfirmTo, PublishError, Routed, VhostChange};
 pub use queues::{Consumer, Declared, Owner, QueueDelivery, QueueOp, QueueReply, Settle};
 pub use recovery::Recovered;
@@ -543,6 +543,13 @@ impl Shard {
 
     /// Stores or clears a retained message in this shard's replica.
     pub fn apply_retained(&self, message: Arc<Message>) {
+        // Shard 0 logs retained messages (every shard holds them; one logs them).
+        if self.id == 0
+            && !message.topic.starts_with('$')
+            && self.durability.get().is_some_and(|d| !d.is_quiet())
+        {
+            self.log(&crate::core::durable::Record::Retained(message.clone()));
+        }
         let mut state = self.state.borrow_mut();
         state.retained.apply(message);
         if self.id == 0 {

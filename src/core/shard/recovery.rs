@@ -6,6 +6,7 @@
 
 use std::path::Path;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::durability::{Durability, record_bytes};
@@ -13,6 +14,7 @@ use super::{Shard, VhostChange};
 use crate::core::durable::{Record, Replay};
 use crate::core::exchange::{Binding, ExchangeDeclare, ExchangeName, QueueName};
 use crate::core::mapping::TOPIC_EXCHANGE;
+use crate::core::message::Message;
 use crate::core::queue::Queue;
 use crate::store::{self, OpenError, RecoveryStats, StoreConfig};
 
@@ -26,6 +28,8 @@ pub struct Recovered {
     /// Bindings of durable exchanges (shard 0's log), to make on every shard once every
     /// queue is known.
     pub bindings: Vec<(ExchangeName, Binding)>,
+    /// MQTT retained messages (shard 0's log), to hand to every shard.
+    pub retained: Vec<Arc<Message>>,
     /// Messages restored into the queues.
     pub messages: usize,
     /// What the log's recovery found (damage skipped, torn tail cut).
@@ -60,6 +64,7 @@ impl Shard {
             undecodable,
             exchanges: replay.exchanges.into_values().collect(),
             bindings: replay.bindings,
+            retained: replay.retained.into_values().collect(),
             ..Recovered::default()
         };
         let now = Instant::now();
@@ -113,7 +118,7 @@ impl Shard {
     /// What this shard's log must keep: its durable queues' declarations and, on shard
     /// 0, the durable exchanges and the bindings of durable sources.
     pub(super) fn live_definitions(&self) -> Vec<Record> {
-        let state = self.state.borrow();
+        let mut state = self.state.borrow_mut();
         let mut records: Vec<Record> = state
             .queues
             .iter()
@@ -124,6 +129,14 @@ impl Shard {
             })
             .collect();
         if self.id == 0 {
+            let now = Instant::now();
+            records.extend(
+                state
+                    .retained
+                    .matching("#", now)
+                    .into_iter()
+                    .map(Record::Retained),
+            );
             for exchange in state.vhost.exchanges() {
                 let durable = exchange.durable() || exchange.name().as_str().starts_with("amq.");
                 if exchange.durable() {
@@ -144,6 +157,19 @@ impl Shard {
     pub(super) fn oldest_logged_message(&self) -> Option<u64> {
         let state = self.state.borrow();
         state.queues.values().filter_map(|q| q.logged().min()).min()
+    }
+
+    /// Hands a recovered retained message to this shard (without logging it again) and
+    /// to every other shard.
+    pub fn announce_retained(&self, message: Arc<Message>) {
+        let quiet = self.durability.get().map(|d| d.quiet(true));
+        self.apply_retained(message.clone());
+        if let (Some(durability), Some(_)) = (self.durability.get(), quiet) {
+            durability.quiet(false);
+        }
+        for shard in (0..self.shard_count()).filter(|&s| s != self.id) {
+            self.send_now(shard, super::ShardMsg::Retain(message.clone()));
+        }
     }
 
     /// Applies recovered definitions here without logging them again.
