@@ -226,7 +226,12 @@ fn replay_leaves_what_was_not_removed_in_publish_order() {
 fn retained_messages_replay_to_the_last_one_per_topic_and_clear_on_empty() {
     let mut replay = Replay::default();
     let retained = |topic: &str, body: &'static [u8]| {
-        let m = Message::new(topic.into(), Bytes::from_static(body), QoS::AtLeastOnce, true);
+        let m = Message::new(
+            topic.into(),
+            Bytes::from_static(body),
+            QoS::AtLeastOnce,
+            true,
+        );
         round_trip(&Record::Retained(Arc::new(m)))
     };
     replay.apply(0, retained("a/b", b"1"));

@@ -34,6 +34,8 @@ pub struct Durability {
     /// A compaction in progress: the LSN of the last definition carried forward, and
     /// the LSN below which nothing is needed once that one is durable.
     compaction: std::cell::Cell<Option<(Lsn, Lsn)>>,
+    /// The log's segment size.
+    segment_size: u64,
 }
 
 /// Segments (the one being written included) past which the log carries its live
@@ -41,8 +43,8 @@ pub struct Durability {
 const COMPACT_AT_SEGMENTS: usize = 3;
 
 impl Durability {
-    /// Wraps an opened log.
-    pub fn new(log: Log) -> Self {
+    /// Wraps an opened log whose segments hold `segment_size` bytes.
+    pub fn new(log: Log, segment_size: u64) -> Self {
         let (kick, kicked) = flume::bounded(1);
         Self {
             log: RefCell::new(log),
@@ -53,6 +55,7 @@ impl Durability {
             kicked,
             quiet: std::cell::Cell::new(false),
             compaction: std::cell::Cell::new(None),
+            segment_size,
         }
     }
 
@@ -171,6 +174,29 @@ async fn compact(shard: &Shard, durability: &Durability) {
     }
     let definitions = shard.live_definitions();
     let oldest_message = shard.oldest_logged_message();
+    // Worth it only if it frees more than it writes: the prefix that would go must hold
+    // more than a segment beyond twice the definitions carried (a large retained set
+    // must not be rewritten on every commit).
+    let carried: u64 = definitions
+        .iter()
+        .map(|r| {
+            let mut buf = BytesMut::new();
+            r.encode(&mut buf);
+            buf.len() as u64 + 9
+        })
+        .sum();
+    let (first_lsn, next_lsn) = {
+        let log = durability.log.borrow();
+        (log.first_lsn().get(), log.next_lsn().get())
+    };
+    let freeable = oldest_message.unwrap_or(next_lsn).saturating_sub(first_lsn);
+    if freeable
+        <= durability
+            .segment_size
+            .saturating_add(carried.saturating_mul(2))
+    {
+        return;
+    }
     let mut first = None;
     let mut last = None;
     for record in &definitions {

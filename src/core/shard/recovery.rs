@@ -58,7 +58,9 @@ impl Shard {
             }
         })
         .await?;
-        let _ = self.durability.set(Rc::new(Durability::new(log)));
+        let _ = self
+            .durability
+            .set(Rc::new(Durability::new(log, config.segment_size)));
         let mut recovered = Recovered {
             stats,
             undecodable,
