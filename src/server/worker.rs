@@ -31,6 +31,9 @@ pub struct Shared {
     pub start_line: std::sync::Barrier,
 }
 
+/// How long a stopping shard waits for a listener to close.
+const LISTENER_CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// How long a start waits for an address still in use: a process killed with SIGKILL
 /// leaves its listening sockets to the kernel's asynchronous io_uring teardown, which
 /// frees them within moments.
@@ -296,8 +299,11 @@ async fn accept_loop(
         }
     }
     // The cancelled accept holds the socket until its completion arrives; `close` waits
-    // for that before it closes the descriptor.
-    if let Err(e) = listener.close().await {
-        tracing::warn!("closing a listener failed: {e}");
+    // for that before it closes the descriptor. Bounded: a completion that never comes
+    // must not keep the process from exiting (the kernel closes what is left at exit).
+    match compio::time::timeout(LISTENER_CLOSE_TIMEOUT, listener.close()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!("closing a listener failed: {e}"),
+        Err(_) => tracing::warn!("closing a listener timed out"),
     }
 }
