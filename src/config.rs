@@ -158,6 +158,10 @@ pub struct ServerConfig {
     pub pin_threads: bool,
     /// Where durable state lives.
     pub data_dir: PathBuf,
+    /// Ready messages at which a queue (AMQP, STOMP) holds back its publishers until its
+    /// consumers bring it under half of this; 0: never (queues then grow without bound,
+    /// in memory). Raise it for queues that buffer while their consumer is away.
+    pub queue_high_water: usize,
 }
 
 /// Which I/O driver the shards run on.
@@ -213,6 +217,7 @@ impl Default for ServerConfig {
             io_backend: IoBackend::Auto,
             pin_threads: true,
             data_dir: PathBuf::from("./switchyard-data"),
+            queue_high_water: 10_000,
         }
     }
 }

@@ -109,6 +109,7 @@ impl Server {
                 .flatten();
             let limits = Limits {
                 max_queued_messages: shared.config.mqtt.max_queued_messages,
+                queue_high_water: shared.config.server.queue_high_water,
             };
             let spawned = std::thread::Builder::new()
                 .name(format!("shard-{id}"))

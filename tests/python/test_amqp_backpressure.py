@@ -20,6 +20,29 @@ BODY = b"x" * 200
 def test_a_publisher_is_held_at_the_high_water_mark_and_nothing_is_lost(amqp_broker):
     if getattr(amqp_broker, "external", False):
         pytest.skip("RabbitMQ has no per-queue high-water mark (its flow control is credit)")
+    held_then_released(amqp_broker, HIGH_WATER, MESSAGES)
+
+
+def test_the_high_water_mark_is_configurable(make_amqp_broker):
+    broker = make_amqp_broker(server={"queue_high_water": 500})
+    held_then_released(broker, 500, 5_000)
+
+
+def test_a_high_water_mark_of_zero_never_holds(make_amqp_broker):
+    broker = make_amqp_broker(server={"queue_high_water": 0})
+    name = support.uid("unheld")
+    conn = connect(broker)
+    ch = conn.channel()
+    ch.queue_declare(name)
+    for i in range(HIGH_WATER + 5_000):
+        ch.basic_publish("", name, b"%06d" % i)
+    ch.confirm_delivery()
+    ch.basic_publish("", name, b"last")  # confirmed after every earlier one was taken
+    count = ch.queue_declare(name, passive=True).method.message_count
+    assert count == HIGH_WATER + 5_001
+
+
+def held_then_released(amqp_broker, high_water, messages):
     name = support.uid("held")
     setup = connect(amqp_broker)
     setup.channel().queue_declare(name)
@@ -36,7 +59,7 @@ def test_a_publisher_is_held_at_the_high_water_mark_and_nothing_is_lost(amqp_bro
     def publish():
         try:
             channel = publisher.channel()
-            for i in range(MESSAGES):
+            for i in range(messages):
                 channel.basic_publish("", name, b"%06d" % i + BODY)
                 if i % 500 == 0:
                     publisher.process_data_events(0)  # runs the blocked callback
@@ -53,7 +76,7 @@ def test_a_publisher_is_held_at_the_high_water_mark_and_nothing_is_lost(amqp_bro
     probe = setup.channel()
     first = probe.queue_declare(name, passive=True).method.message_count
     again = probe.queue_declare(name, passive=True).method.message_count
-    assert HIGH_WATER <= first < HIGH_WATER + 1_000, first
+    assert high_water <= first < high_water + 1_000, first
     assert again == first
     assert thread.is_alive() and not unblocked.is_set()
 
@@ -61,10 +84,10 @@ def test_a_publisher_is_held_at_the_high_water_mark_and_nothing_is_lost(amqp_bro
     channel = consumer.channel()
     expected = 0
     for method, _, body in channel.consume(name, auto_ack=True, inactivity_timeout=TIMEOUT):
-        assert method is not None, f"{expected} of {MESSAGES} arrived; failure: {failure}"
+        assert method is not None, f"{expected} of {messages} arrived; failure: {failure}"
         assert body[:6] == b"%06d" % expected, "in publish order, none lost"
         expected += 1
-        if expected == MESSAGES:
+        if expected == messages:
             break
     channel.cancel()
     thread.join(TIMEOUT)

@@ -96,7 +96,7 @@ impl Shard {
         let low = state
             .queues
             .get(name.as_str())
-            .is_none_or(|q| q.message_count() < super::exchanges::QUEUE_LOW_WATER);
+            .is_none_or(|q| q.message_count() < self.limits.queue_high_water / 2);
         if low {
             state.holds.remove(name.as_str());
         }

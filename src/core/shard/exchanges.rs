@@ -27,11 +27,6 @@ use crate::store::Lsn;
 
 use super::{Shard, ShardMsg};
 
-/// Ready messages in a queue at which its publishers are held back.
-pub(super) const QUEUE_HIGH_WATER: usize = 10_000;
-/// Ready messages below which the held publishers go on.
-pub(super) const QUEUE_LOW_WATER: usize = QUEUE_HIGH_WATER / 2;
-
 /// A change to the vhost, applied on every shard.
 #[derive(Debug, Clone)]
 pub enum VhostChange {
@@ -356,7 +351,9 @@ impl Shard {
             };
             // Backpressure, not unbounded growth: over the high-water mark the
             // publisher is held back until consumers bring the queue down again.
-            if queue.message_count() >= QUEUE_HIGH_WATER
+            let high_water = self.limits.queue_high_water;
+            if high_water > 0
+                && queue.message_count() >= high_water
                 && let Some(pressure) = pressure
             {
                 let hold = pressure.hold();
@@ -460,6 +457,7 @@ mod tests {
         let (tx, _rx) = flume::bounded(16);
         let limits = Limits {
             max_queued_messages: 10,
+            queue_high_water: 10_000,
         };
         Shard::new(0, vec![tx], limits, Arc::new(Stats::new(1))).expect("shard 0 of 1")
     }

@@ -207,6 +207,8 @@ pub struct SessionSlot {
 pub struct Limits {
     /// Most queued QoS 1/2 messages per session.
     pub max_queued_messages: usize,
+    /// Ready messages at which a queue holds back its publishers (0: never).
+    pub queue_high_water: usize,
 }
 
 #[derive(Default)]
