@@ -216,3 +216,17 @@ def test_retained_messages_survive_a_restart(durable_broker):
     assert ("unit", "C") in m.properties.UserProperty
     with pytest.raises(AssertionError):
         sub.expect_message(timeout=0.5)  # the cleared topic has nothing
+
+
+def test_an_exclusive_durable_queue_does_not_come_back(durable_broker):
+    gw = durable_broker
+    name = support.uid("excl")
+    conn = connect(gw)
+    ch = conn.channel()
+    ch.confirm_delivery()
+    ch.queue_declare(name, durable=True, exclusive=True)
+    ch.basic_publish("", name, b"x", PERSISTENT)
+    restart(gw)
+    with pytest.raises(pika.exceptions.ChannelClosedByBroker) as info:
+        connect(gw).channel().queue_declare(name, passive=True)
+    assert info.value.reply_code == 404

@@ -72,6 +72,11 @@ impl Shard {
         let now = Instant::now();
         let mut state = self.state.borrow_mut();
         for (name, replayed) in replay.queues {
+            // An exclusive queue belonged to a connection that is gone (RabbitMQ does not
+            // recover them either); the next compaction drops its records.
+            if replayed.config.exclusive {
+                continue;
+            }
             if self.home_of(name.as_str()) != self.id {
                 // The shard count changed: the queue's home is elsewhere now. Its records
                 // stay in this log; it is not served until the count is set back.
