@@ -230,3 +230,22 @@ def test_an_exclusive_durable_queue_does_not_come_back(durable_broker):
     with pytest.raises(pika.exceptions.ChannelClosedByBroker) as info:
         connect(gw).channel().queue_declare(name, passive=True)
     assert info.value.reply_code == 404
+
+
+def test_a_stomp_durable_topic_subscription_keeps_persistent_messages_over_a_crash(
+        durable_broker):
+    gw = durable_broker
+    dest = "/topic/" + support.uid("dur")
+    client_id, sub_id = support.uid("client"), support.uid("dsub")
+    durable = {"durable": "true", "auto-delete": "false"}
+    away = StompClient(gw, headers={"client-id": client_id})
+    away.subscribe(dest, id=sub_id, headers=durable)
+    away.disconnect()
+    pub = StompClient(gw)
+    for i in range(3):  # each RECEIPT waits for the log's commit
+        pub.send(dest, b"while away %d" % i, headers={"persistent": "true"})
+    restart(gw)
+    back = StompClient(gw, headers={"client-id": client_id})
+    back.subscribe(dest, id=sub_id, headers=durable)
+    got = back.expect_messages(3)
+    assert [m.body for m in got] == [b"while away %d" % i for i in range(3)]

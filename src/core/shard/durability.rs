@@ -218,17 +218,31 @@ async fn compact(shard: &Shard, durability: &Durability) {
     let _ = durability.kick.try_send(());
 }
 
-/// Commits what is still pending, once, as the shard stops (a commit in flight is left to
-/// the commit task; recovery handles whatever did not make it).
+/// Commits what is still pending as the shard stops: after the commit task's commit in
+/// flight, if any (waited for, at most a second), one more.
 pub async fn final_commit(shard: &Shard) {
     let Some(durability) = shard.durability.get() else {
         return;
     };
-    let batch = durability.log.borrow_mut().begin_commit();
-    if let Ok(Some(batch)) = batch {
-        let outcome = batch.run().await;
-        if let Err(error) = durability.log.borrow_mut().finish_commit(outcome) {
-            tracing::error!(%error, shard = shard.id(), "durable log: final commit failed");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    loop {
+        let batch = durability.log.borrow_mut().begin_commit();
+        match batch {
+            Ok(None) => return,
+            Ok(Some(batch)) => {
+                let outcome = batch.run().await;
+                if let Err(error) = durability.log.borrow_mut().finish_commit(outcome) {
+                    tracing::error!(%error, shard = shard.id(), "durable log: final commit failed");
+                }
+                return;
+            }
+            Err(crate::store::CommitError::InFlight) if std::time::Instant::now() < deadline => {
+                compio::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+            Err(error) => {
+                tracing::error!(%error, shard = shard.id(), "durable log: final commit failed");
+                return;
+            }
         }
     }
 }
@@ -245,6 +259,9 @@ pub async fn commit_loop(shard: Rc<Shard>) {
         let batch = durability.log.borrow_mut().begin_commit();
         let result = match batch {
             Ok(None) => continue,
+            // Another commit (the final one, as the shard stops) is running: it covers
+            // these records.
+            Err(crate::store::CommitError::InFlight) => continue,
             Ok(Some(batch)) => {
                 let outcome = batch.run().await;
                 durability.log.borrow_mut().finish_commit(outcome)

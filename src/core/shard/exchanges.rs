@@ -230,12 +230,12 @@ impl Shard {
                     .is_ok_and(|q| !q.is_empty())
                     || self.has_interest(&state, &message.topic)
             };
-            return Ok(Routed {
-                out: self.publish(message.shared()),
+            let mut out = Routed {
                 routed,
-                pending: 0,
-                rejected: false,
-            });
+                ..Routed::default()
+            };
+            self.publish_into(message.shared(), confirm, &mut out);
+            return Ok(out);
         }
         let queues = self
             .state
@@ -243,12 +243,23 @@ impl Shard {
             .vhost
             .route(exchange, routing_key, headers)?;
         let mut routed = Routed {
-            out: Vec::new(),
             routed: !queues.is_empty(),
-            pending: 0,
-            rejected: false,
+            ..Routed::default()
         };
-        let message = message.shared();
+        self.enqueue_routed(queues, &message.shared(), confirm, &mut routed);
+        Ok(routed)
+    }
+
+    /// Puts a routed message into its queues: here at once, elsewhere through `out`.
+    /// With `confirm`, queues elsewhere and logged messages here count in `pending`, a
+    /// refusal here in `rejected`.
+    pub(super) fn enqueue_routed(
+        &self,
+        queues: Vec<QueueName>,
+        message: &Arc<Message>,
+        confirm: Option<ConfirmTo>,
+        routed: &mut Routed,
+    ) {
         for queue in queues {
             let home = self.home_of_queue(queue.as_str());
             if home == self.id {
@@ -273,47 +284,20 @@ impl Shard {
                 ));
             }
         }
-        Ok(routed)
     }
 
-    /// The queues bound to `amq.topic` that an MQTT publish reaches (none, without
-    /// touching the topic, when nothing but MQTT sessions subscribe).
-    pub(super) fn route_to_queues(&self, message: &Arc<Message>, out: &mut Vec<(u16, ShardMsg)>) {
-        let queues = {
-            let state = self.state.borrow();
-            if !state.topic_bound {
-                return;
-            }
-            let key = mqtt_topic_to_routing_key(&message.topic);
-            state
-                .vhost
-                .route(TOPIC_EXCHANGE, &key, None)
-                .unwrap_or_default()
-        };
-        for queue in queues {
-            self.enqueue_or_forward(queue, message, out);
+    /// The queues bound to `amq.topic` that a message on its topic reaches (none,
+    /// without touching the topic, when nothing but MQTT sessions subscribe).
+    pub(super) fn topic_queues(&self, message: &Message) -> Vec<QueueName> {
+        let state = self.state.borrow();
+        if !state.topic_bound {
+            return Vec::new();
         }
-    }
-
-    fn enqueue_or_forward(
-        &self,
-        queue: QueueName,
-        message: &Arc<Message>,
-        out: &mut Vec<(u16, ShardMsg)>,
-    ) {
-        let home = self.home_of_queue(queue.as_str());
-        if home == self.id {
-            self.enqueue(&queue, message.clone());
-        } else {
-            out.push((
-                home,
-                ShardMsg::Enqueue {
-                    queue,
-                    message: message.clone(),
-                    confirm: None,
-                },
-            ));
-        }
+        let key = mqtt_topic_to_routing_key(&message.topic);
+        state
+            .vhost
+            .route(TOPIC_EXCHANGE, &key, None)
+            .unwrap_or_default()
     }
 
     /// Puts a message into a queue homed here, and hands it on to a consumer if one has

@@ -352,7 +352,20 @@ impl Shard {
     /// Routes a message published on this shard: stores it if retained, delivers it to
     /// local subscribers and returns what to send to other shards.
     pub fn publish(&self, message: Arc<Message>) -> Vec<(u16, ShardMsg)> {
-        let mut out = Vec::new();
+        let mut routed = Routed::default();
+        self.publish_into(message, None, &mut routed);
+        routed.out
+    }
+
+    /// [`Shard::publish`] into `routed`; queues bound to `amq.topic` report to `confirm`
+    /// (see [`Shard::publish_routed`]).
+    pub(super) fn publish_into(
+        &self,
+        message: Arc<Message>,
+        confirm: Option<ConfirmTo>,
+        routed: &mut Routed,
+    ) {
+        let out = &mut routed.out;
         if message.retain {
             self.apply_retained(message.clone());
             for shard in (0..self.shard_count()).filter(|&s| s != self.id) {
@@ -396,7 +409,9 @@ impl Shard {
                 }
             }
         }
-        self.route_to_queues(&message, &mut out);
+        let queues = self.topic_queues(&message);
+        self.enqueue_routed(queues, &message, confirm, routed);
+        let out = &mut routed.out;
         for (shard, (plain, groups)) in plain.into_iter().zip(assigned).enumerate() {
             if !plain && groups.is_empty() {
                 continue;
@@ -415,7 +430,6 @@ impl Shard {
                 ));
             }
         }
-        out
     }
 
     /// Whether any shard has an MQTT subscriber (or session) whose filter matches `topic`.
