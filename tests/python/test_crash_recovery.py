@@ -1,5 +1,6 @@
-"""The crash test of the durable log: publishers in AMQP (publisher confirms) and STOMP
-(persistent SEND with receipts) write numbered messages to durable queues while the
+"""The crash test of the durable log: publishers in AMQP (publisher confirms), STOMP
+(persistent SEND with receipts) and MQTT (QoS 1, PUBACK; to a durable queue bound to
+amq.topic) write numbered messages to durable queues while the
 gateway is killed with SIGKILL at a random moment; after each restart every message
 whose confirm or RECEIPT came back must be delivered (duplicates allowed: AMQP and
 STOMP are at-least-once, and a message whose confirm was lost in the crash may be
@@ -73,6 +74,29 @@ class StompPublisher(threading.Thread):
             pass
 
 
+class MqttPublisher(threading.Thread):
+    """Publishes `name-N` at QoS 1 to `topic`; `confirmed` holds the bodies whose PUBACK
+    came back."""
+
+    def __init__(self, gw, topic, name):
+        super().__init__(daemon=True)
+        self.gw, self.topic, self.name = gw, topic, name
+        self.confirmed = []
+        self.n = 0
+
+    def run(self):
+        try:
+            client = support.Client(self.gw)
+            while self.n < MAX_PER_PUBLISHER:
+                body = f"{self.name}-{self.n}".encode()
+                self.n += 1
+                # returns once PUBACKed; a dead connection fails it within a second
+                client.publish(self.topic, body, qos=1, timeout=1)
+                self.confirmed.append(body)
+        except (Exception, AssertionError):
+            pass
+
+
 def drain_all(gw, queue):
     """Every message in `queue` (acknowledged, so the next cycle starts empty)."""
     conn = connect(gw)
@@ -104,16 +128,20 @@ def test_confirmed_messages_survive_random_sigkills(make_amqp_broker):
     if getattr(gw, "external", False):
         pytest.skip("kills and restarts the broker")
     rng = random.Random(SEED)
-    amqp_q, stomp_q = support.uid("crash-a"), support.uid("crash-s")
+    amqp_q, stomp_q, mqtt_q = (support.uid(p) for p in ("crash-a", "crash-s", "crash-m"))
+    topic = support.uid("crash")
     conn = connect(gw)
     ch = conn.channel()
     ch.queue_declare(amqp_q, durable=True)
     ch.queue_declare(stomp_q, durable=True)
+    ch.queue_declare(mqtt_q, durable=True)
+    ch.queue_bind(mqtt_q, "amq.topic", f"{topic}.#")
     conn.close()
     totals = {"confirmed": 0, "duplicates": 0}
     for cycle in range(CYCLES):
         publishers = [AmqpPublisher(gw, amqp_q, f"a{cycle}.{i}") for i in range(2)]
         publishers += [StompPublisher(gw, stomp_q, f"s{cycle}.{i}") for i in range(2)]
+        publishers += [MqttPublisher(gw, f"{topic}/m", f"m{cycle}.{i}") for i in range(2)]
         for p in publishers:
             p.start()
         time.sleep(rng.uniform(0.02, 0.3))  # the random moment of the crash
@@ -126,7 +154,7 @@ def test_confirmed_messages_survive_random_sigkills(make_amqp_broker):
         support.close_all()
         wait_port(gw, gw.amqp_port)
         wait_port(gw, gw.stomp_port)
-        delivered = drain_all(gw, amqp_q) + drain_all(gw, stomp_q)
+        delivered = drain_all(gw, amqp_q) + drain_all(gw, stomp_q) + drain_all(gw, mqtt_q)
         seen = set(delivered)
         totals["duplicates"] += len(delivered) - len(seen)
         for p in publishers:

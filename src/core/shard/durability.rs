@@ -16,6 +16,7 @@ use bytes::{Bytes, BytesMut};
 use super::{ConfirmTo, Shard, ShardMsg};
 use crate::core::durable::Record;
 use crate::core::exchange::QueueName;
+use crate::core::message::Hold;
 use crate::store::{Log, Lsn, RecordKind};
 
 /// A shard's log, the confirms waiting on it, and what wakes its commit task.
@@ -23,6 +24,8 @@ pub struct Durability {
     log: RefCell<Log>,
     /// Confirms of logged messages, in LSN order: released once the LSN is durable.
     waiting: RefCell<VecDeque<(Lsn, ConfirmTo)>>,
+    /// MQTT publishers' acknowledgements held until their message is durable.
+    holds: RefCell<VecDeque<(Lsn, Hold)>>,
     /// Persistent messages appended but not yet committed: (LSN, queue), so that a
     /// failed commit can tell their queues they are not stored.
     uncommitted: RefCell<Vec<(Lsn, QueueName)>>,
@@ -49,6 +52,7 @@ impl Durability {
         Self {
             log: RefCell::new(log),
             waiting: RefCell::new(VecDeque::new()),
+            holds: RefCell::new(VecDeque::new()),
             uncommitted: RefCell::new(Vec::new()),
             scratch: RefCell::new(BytesMut::new()),
             kick,
@@ -131,6 +135,13 @@ impl Shard {
             durability.waiting.borrow_mut().push_back((lsn, to));
         } else {
             self.send_confirm(to, true);
+        }
+    }
+
+    /// Keeps an MQTT publisher's acknowledgement held until `lsn` is durable.
+    pub(super) fn hold_until_durable(&self, lsn: Lsn, hold: Hold) {
+        if let Some(durability) = self.durability.get() {
+            durability.holds.borrow_mut().push_back((lsn, hold));
         }
     }
 
@@ -283,6 +294,12 @@ pub async fn commit_loop(shard: Rc<Shard>) {
                         released.extend(waiting.pop_front().map(|(_, to)| to));
                     }
                 }
+                {
+                    let mut holds = durability.holds.borrow_mut();
+                    while holds.front().is_some_and(|(lsn, _)| log.is_durable(*lsn)) {
+                        holds.pop_front();
+                    }
+                }
                 drop(log);
                 for to in released {
                     shard.send_confirm(to, true);
@@ -307,6 +324,13 @@ pub async fn commit_loop(shard: Rc<Shard>) {
                 for (lsn, queue) in forgotten {
                     shard.forget_logged(&queue, lsn.get());
                 }
+                // MQTT has no negative PUBACK in 3.1.1: the acknowledgements go out (the
+                // messages stay in memory, as for the confirms above), with the error
+                // logged.
+                durability
+                    .holds
+                    .borrow_mut()
+                    .retain(|(lsn, _)| !in_lost(lsn));
                 for to in refused {
                     shard.send_confirm(to, false);
                 }

@@ -260,10 +260,25 @@ impl Shard {
         confirm: Option<ConfirmTo>,
         routed: &mut Routed,
     ) {
+        // An MQTT client's persistent message holds its PUBACK/PUBREC (through its
+        // backpressure gauge) until every durable queue that logs it has it on disk.
+        // (AMQP and STOMP publishers hear through `confirm` instead: they have no
+        // session, origin 0.)
+        let hold_ack = || {
+            let pressure = message.pressure.as_ref()?;
+            let mqtt = message.origin.session != 0;
+            (mqtt && message.persistent && self.durability.get().is_some()).then(|| pressure.hold())
+        };
         for queue in queues {
             let home = self.home_of_queue(queue.as_str());
             if home == self.id {
-                match (self.enqueue(&queue, message.clone()), confirm) {
+                let taken = self.enqueue(&queue, message.clone());
+                if let Taken::Logged(lsn) = taken
+                    && let Some(hold) = hold_ack()
+                {
+                    self.hold_until_durable(lsn, hold);
+                }
+                match (taken, confirm) {
                     (Taken::No, _) => routed.rejected = true,
                     (Taken::Logged(lsn), Some(to)) => {
                         routed.pending += 1;
@@ -280,6 +295,7 @@ impl Shard {
                         queue,
                         message,
                         confirm,
+                        hold: hold_ack(),
                     },
                 ));
             }

@@ -37,8 +37,12 @@ impl Shard {
                 queue,
                 message,
                 confirm,
+                hold,
             } => {
                 let taken = self.enqueue(&queue, message);
+                if let (Taken::Logged(lsn), Some(hold)) = (taken, hold) {
+                    self.hold_until_durable(lsn, hold);
+                }
                 if let Some(to) = confirm {
                     match taken {
                         Taken::Logged(lsn) => self.confirm_when_durable(lsn, to),

@@ -120,6 +120,9 @@ pub enum ShardMsg {
         message: Arc<Message>,
         /// Where to report whether the queue took it (publisher confirms).
         confirm: Option<ConfirmTo>,
+        /// An MQTT publisher's acknowledgement, held until the queue's log has the
+        /// message (dropped at once if the queue does not log it).
+        hold: Option<crate::core::message::Hold>,
     },
     /// A queue's answer to an [`ShardMsg::Enqueue`] with `confirm`.
     Confirmed {
