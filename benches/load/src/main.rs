@@ -15,6 +15,11 @@
 //! with persistent messages if asked, and in closed loop a bound on each pair's backlog. One thread per client over blocking sockets: for
 //! tens to a few hundred clients, not thousands.
 //!
+//! `--sub-threads N` puts the MQTT subscribers on N threads that wait with epoll, for
+//! fan-outs to a thousand subscribers; `--backlog` bounds, in closed loop, how far an
+//! MQTT publisher may run ahead of its slowest subscriber (a QoS 0 fan-out otherwise
+//! measures how much the broker buffers and drops).
+//!
 //! What it does not do yet (issue 7): QoS 2, wildcard fan-out, idle connections,
 //! connection rate, plots.
 
@@ -22,6 +27,7 @@ mod amqp;
 mod amqp_clients;
 mod amqp_publisher;
 mod conn;
+mod mux;
 mod publisher;
 mod report;
 mod run;
@@ -64,6 +70,11 @@ struct Args {
     /// `/topic/` destinations only).
     #[arg(long, value_name = "M", conflicts_with = "pairs")]
     fanout: Option<usize>,
+    /// MQTT: the subscribers share N reader threads, each waiting on its share of the
+    /// connections with epoll, instead of a thread each (0, the default). For fan-outs to
+    /// hundreds of subscribers, where a thread each would wake every thread per message.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    sub_threads: usize,
     /// Payload size in bytes (at least 16: send timestamp and sequence number).
     #[arg(long, default_value_t = 64, value_name = "BYTES")]
     payload: usize,
@@ -113,8 +124,10 @@ struct Args {
     /// (at most the prefetch) [default: 100, at most half the prefetch].
     #[arg(long, value_name = "N")]
     ack_every: Option<u16>,
-    /// AMQP, closed loop: most messages per pair published and not yet delivered, so
-    /// that queues stay bounded; 0 for no bound but TCP's [default: 1000].
+    /// Closed loop: most messages a publisher may have published and not yet delivered
+    /// to each of its subscribers (the slowest counts), so that queues stay bounded;
+    /// 0 for no bound but TCP's and the broker's. MQTT [default: 0]: at QoS 0 a fan-out
+    /// otherwise measures how much a broker buffers and drops. AMQP [default: 1000].
     #[arg(long, value_name = "N")]
     backlog: Option<u64>,
     /// STOMP: CONNECT's login. AMQP: the PLAIN user name.
@@ -247,6 +260,12 @@ fn config(args: &Args) -> Result<Config, String> {
     if topology.subscribers() == 0 {
         return Err("--pairs and --fanout must be at least 1".into());
     }
+    if args.backlog.is_some() && args.protocol == Wire::Stomp {
+        return Err("--backlog is done for MQTT and AMQP, not STOMP".into());
+    }
+    if args.sub_threads > 0 && args.protocol != Wire::Mqtt {
+        return Err("--sub-threads is done for MQTT only".into());
+    }
     if let Some(rate) = args.rate
         && !(rate.is_finite() && rate > 0.0)
     {
@@ -279,6 +298,12 @@ fn config(args: &Args) -> Result<Config, String> {
         amqp,
         payload: args.payload,
         topology,
+        sub_threads: args.sub_threads,
+        backlog: if args.protocol == Wire::Mqtt {
+            args.backlog.unwrap_or(0)
+        } else {
+            0
+        },
         rate: args.rate,
         inflight: args.inflight,
         warmup: seconds("warmup", args.warmup)?,
@@ -342,7 +367,6 @@ fn amqp_options(args: &Args) -> Result<Option<AmqpOptions>, String> {
             ("--no-ack", args.no_ack),
             ("--durable", args.durable),
             ("--ack-every", args.ack_every.is_some()),
-            ("--backlog", args.backlog.is_some()),
         ];
         if let Some((name, _)) = amqp_only.iter().find(|(_, given)| *given) {
             return Err(format!("{name} needs --protocol amqp"));
@@ -411,10 +435,15 @@ mod tests {
             "5",
             "--rate",
             "100",
+            "--sub-threads",
+            "2",
+            "--backlog",
+            "500",
         ])
         .unwrap();
         let config = config(&args).unwrap();
         assert!(matches!(config.topology, Topology::Fanout(8)));
+        assert_eq!((config.sub_threads, config.backlog), (2, 500));
         assert_eq!(config.protocol, Protocol::V5);
         assert_eq!(config.qos, QoS::AtLeastOnce);
         assert!(Args::try_parse_from(["switchyard-load", "--qos", "2"]).is_err());
@@ -456,6 +485,14 @@ mod tests {
             &["switchyard-load", "--receipts"][..],
             &["switchyard-load", "--protocol", "stomp", "--qos", "1"],
             &["switchyard-load", "--protocol", "stomp", "--fanout", "4"],
+            &[
+                "switchyard-load",
+                "--protocol",
+                "stomp",
+                "--sub-threads",
+                "2",
+            ],
+            &["switchyard-load", "--protocol", "stomp", "--backlog", "10"],
         ] {
             assert!(
                 config_err(&Args::try_parse_from(wrong).unwrap()),

@@ -28,6 +28,10 @@ use crate::run::Shared;
 /// bottleneck, small enough that a batch leaves within microseconds of its timestamp.
 const WRITE_BATCH: usize = 16 * 1024;
 
+/// How long a publisher held back by `--backlog` sleeps before it looks again at its
+/// subscribers' counts: short beside the time to deliver a backlog of hundreds.
+const BACKLOG_POLL: Duration = Duration::from_micros(100);
+
 /// Counters a publisher shares with the main thread and its reader.
 #[derive(Default)]
 pub(crate) struct PubCounters {
@@ -163,6 +167,11 @@ pub(crate) struct PubSpec {
     pub(crate) rate: Option<f64>,
     /// Most unacknowledged messages.
     pub(crate) window: u64,
+    /// Closed loop: most messages sent and not yet received by every one of
+    /// `delivered` (the slowest subscriber counts); 0 or no subscribers for no bound.
+    pub(crate) backlog: u64,
+    /// The live received counts of the subscribers of this publisher's messages.
+    pub(crate) delivered: Vec<Arc<AtomicU64>>,
     /// Spreads the open-loop schedules of the publishers over one interval.
     pub(crate) phase: f64,
     pub(crate) template: Box<dyn MessageTemplate + Send>,
@@ -245,6 +254,16 @@ fn write_loop(
     let window_open =
         |seq: u64| !spec.acknowledged || seq - counters.acked.load(Ordering::Acquire) < spec.window;
     let interval = spec.rate.map(|r| 1e9 / r);
+    let bounded = interval.is_none() && spec.backlog > 0 && !spec.delivered.is_empty();
+    // What the slowest subscriber has received: read once per batch (a fan-out has a
+    // thousand counters).
+    let slowest = || {
+        spec.delivered
+            .iter()
+            .map(|c| c.load(Ordering::Acquire))
+            .min()
+            .unwrap_or(u64::MAX)
+    };
     let due = |k: u64| match interval {
         Some(i) => shared.start_ns + ((k as f64 + spec.phase) * i) as u64,
         None => 0,
@@ -259,6 +278,8 @@ fn write_loop(
             break;
         }
         let mut blocked = false;
+        let mut behind = false;
+        let floor = if bounded { slowest() } else { 0 };
         while out.len() < WRITE_BATCH {
             // The number of the message this one would be.
             let next = seq + stamps.len() as u64;
@@ -275,6 +296,10 @@ fn write_loop(
             };
             if !window_open(next) {
                 blocked = true;
+                break;
+            }
+            if bounded && next.saturating_sub(floor) >= spec.backlog {
+                behind = true;
                 break;
             }
             spec.template.write_to(&mut out, next, sent_ns);
@@ -302,6 +327,9 @@ fn write_loop(
         if blocked {
             // The reader unparks this thread when acknowledgements reopen the window.
             thread::park_timeout(Duration::from_millis(10));
+        } else if behind {
+            // No one wakes this thread when subscribers catch up: look again soon.
+            thread::sleep(BACKLOG_POLL);
         } else if interval.is_some() {
             shared.sleep_until(due(seq).min(shared.end_ns));
         }

@@ -69,7 +69,15 @@ impl<'a> Summary<'a> {
                     (Some(_), _) => String::new(),
                 }
             ),
-            (None, None) => format!("QoS {}, MQTT {}", qos_number(c.qos), version(c.protocol)),
+            (None, None) => format!(
+                "QoS {}, MQTT {}{}",
+                qos_number(c.qos),
+                version(c.protocol),
+                match (c.rate, c.backlog) {
+                    (None, b) if b > 0 => format!(", backlog {b}"),
+                    _ => String::new(),
+                }
+            ),
             (Some(s), _) => format!(
                 "STOMP 1.2 /{}/, ack {}{}{}",
                 s.destination_kind.as_str(),
@@ -206,7 +214,7 @@ impl<'a> Summary<'a> {
             concat!(
                 "{{\"label\":{},\"broker\":{},\"scenario\":{},\"description\":{},",
                 "\"publishers\":{},\"subscribers\":{},\"payload_bytes\":{},\"qos\":{},",
-                "\"protocol\":{},\"mqtt\":{},\"stomp\":{},\"amqp\":{},\"mode\":{},\"rate_per_publisher\":{},\"inflight\":{},",
+                "\"protocol\":{},\"mqtt\":{},\"stomp\":{},\"amqp\":{},\"mode\":{},\"rate_per_publisher\":{},\"inflight\":{},\"sub_threads\":{},\"backlog\":{},",
                 "\"warmup_s\":{},\"duration_s\":{},",
                 "\"delivered_per_s\":{:.1},\"published_per_s\":{:.1},",
                 "\"latency_us\":{{\"p50\":{:.1},\"p99\":{:.1},\"p99_9\":{:.1},\"max\":{:.1},\"mean\":{:.1}}},",
@@ -234,6 +242,12 @@ impl<'a> Summary<'a> {
             json_string(if c.rate.is_some() { "open" } else { "closed" }),
             c.rate.map_or("null".to_owned(), |r| r.to_string()),
             c.inflight,
+            c.sub_threads,
+            if c.stomp.is_none() && c.amqp.is_none() && c.rate.is_none() && c.backlog > 0 {
+                c.backlog.to_string()
+            } else {
+                "null".to_owned()
+            },
             c.warmup.as_secs_f64(),
             c.duration.as_secs_f64(),
             self.delivered_per_s,

@@ -15,6 +15,7 @@ use switchyard_mqtt::{Protocol, QoS};
 use crate::amqp::{AmqpConn, AmqpOptions};
 use crate::amqp_clients;
 use crate::conn::Conn;
+use crate::mux;
 use crate::publisher::{self, PubCounters, PubSpec, Template};
 use crate::stomp::{StompConn, StompOptions};
 use crate::stomp_clients;
@@ -42,6 +43,11 @@ pub(crate) struct Config {
     pub(crate) amqp: Option<AmqpOptions>,
     pub(crate) payload: usize,
     pub(crate) topology: Topology,
+    /// MQTT: subscribers multiplexed over this many epoll threads; 0 for a thread each.
+    pub(crate) sub_threads: usize,
+    /// MQTT, closed loop: most messages a publisher may be ahead of its slowest
+    /// subscriber; 0 for no bound. (AMQP's is in `AmqpOptions`.)
+    pub(crate) backlog: u64,
     /// Messages per second per publisher; `None` for closed loop.
     pub(crate) rate: Option<f64>,
     pub(crate) inflight: u64,
@@ -179,6 +185,9 @@ enum AnyClients<'a> {
 pub(crate) struct Started {
     pub(crate) sub_counts: Vec<Arc<AtomicU64>>,
     pub(crate) sub_threads: Vec<JoinHandle<SubResult>>,
+    /// Subscribers sharing epoll threads (`--sub-threads`): each thread's results with
+    /// the subscribers' indices. A subscriber is in `sub_threads` or here, not both.
+    pub(crate) sub_groups: Vec<JoinHandle<Vec<(usize, SubResult)>>>,
     pub(crate) pub_counters: Vec<Arc<PubCounters>>,
     pub(crate) pub_threads: Vec<JoinHandle<()>>,
 }
@@ -224,6 +233,7 @@ pub(crate) fn run(config: &Config) -> Result<Outcome, String> {
     let Started {
         sub_counts,
         sub_threads,
+        sub_groups,
         pub_counters,
         pub_threads,
     } = match started {
@@ -305,13 +315,23 @@ pub(crate) fn run(config: &Config) -> Result<Outcome, String> {
         t.thread().unpark();
         let _ = t.join();
     }
-    let results: Vec<SubResult> = sub_threads
+    let mut results: Vec<(usize, SubResult)> = sub_threads
         .into_iter()
-        .map(|t| {
+        .enumerate()
+        .map(|(i, t)| {
             t.join()
+                .map(|r| (i, r))
                 .map_err(|_| "a subscriber thread panicked".to_owned())
         })
         .collect::<Result<_, _>>()?;
+    for group in sub_groups {
+        results.extend(
+            group
+                .join()
+                .map_err(|_| "a subscriber thread panicked".to_owned())?,
+        );
+    }
+    results.sort_unstable_by_key(|&(i, _)| i);
 
     let mut latency = subscriber::histogram();
     let mut outcome = Outcome {
@@ -340,7 +360,8 @@ pub(crate) fn run(config: &Config) -> Result<Outcome, String> {
             .map(|f| f.clone())
             .unwrap_or_default(),
     };
-    for (i, r) in results.iter().enumerate() {
+    for (i, r) in &results {
+        let i = *i;
         let source = &pub_counters[topology.source(i)];
         let owed = source.sent.load(Ordering::Acquire);
         if config.qos != QoS::AtMostOnce {
@@ -400,24 +421,58 @@ fn start_mqtt(
     shared: &Arc<Shared>,
 ) -> Result<Started, String> {
     let mut started = Started::default();
-    for (i, conn) in clients.subscribers.into_iter().enumerate() {
-        let count = Arc::new(AtomicU64::new(0));
-        started.sub_threads.push(
-            subscriber::spawn(conn, i, shared.clone(), count.clone())
-                .map_err(|e| format!("subscriber {i}: {e}"))?,
-        );
-        started.sub_counts.push(count);
+    if config.sub_threads == 0 {
+        for (i, conn) in clients.subscribers.into_iter().enumerate() {
+            let count = Arc::new(AtomicU64::new(0));
+            started.sub_threads.push(
+                subscriber::spawn(conn, i, shared.clone(), count.clone())
+                    .map_err(|e| format!("subscriber {i}: {e}"))?,
+            );
+            started.sub_counts.push(count);
+        }
+    } else {
+        // Subscriber i on thread i mod N.
+        let n = config.sub_threads.min(clients.subscribers.len());
+        let mut groups: Vec<Vec<mux::Member>> = (0..n).map(|_| Vec::new()).collect();
+        for (i, conn) in clients.subscribers.into_iter().enumerate() {
+            let received = Arc::new(AtomicU64::new(0));
+            started.sub_counts.push(received.clone());
+            if let Some(group) = groups.get_mut(i % n) {
+                group.push(mux::Member {
+                    index: i,
+                    conn,
+                    received,
+                });
+            }
+        }
+        for (g, members) in groups.into_iter().enumerate() {
+            started.sub_groups.push(
+                mux::spawn(g, members, shared.clone())
+                    .map_err(|e| format!("subscriber thread {g}: {e}"))?,
+            );
+        }
     }
     let publishers = config.topology.publishers();
     for (i, conn) in clients.publishers.into_iter().enumerate() {
         let window = config.inflight.min(u64::from(conn.receive_maximum));
         let template = Template::new(config.protocol, &topic(tag, i), config.qos, config.payload)
             .map_err(|e| format!("publisher {i}: {e}"))?;
+        // The live counts of this publisher's subscribers, for the backlog bound.
+        let delivered = if config.backlog > 0 && config.rate.is_none() {
+            (0..config.topology.subscribers())
+                .filter(|&j| config.topology.source(j) == i)
+                .filter_map(|j| started.sub_counts.get(j).cloned())
+                .collect()
+        } else {
+            Vec::new()
+        };
         let spec = PubSpec {
             index: i,
             acknowledged: config.qos != QoS::AtMostOnce,
             rate: config.rate,
             window,
+            backlog: config.backlog,
+            delivered,
             phase: i as f64 / publishers as f64,
             template: Box::new(template),
         };

@@ -92,6 +92,8 @@ pub(crate) fn start(
             acknowledged: options.receipts,
             rate: config.rate,
             window: config.inflight,
+            backlog: 0,
+            delivered: Vec::new(),
             phase: i as f64 / publishers as f64,
             template: Box::new(template),
         };

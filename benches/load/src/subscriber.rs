@@ -30,7 +30,7 @@ pub(crate) struct SubResult {
 }
 
 impl SubResult {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             received: 0,
             received_in_window: 0,
@@ -126,32 +126,45 @@ fn read_loop(
                 return Ok(());
             }
         }
-        // Everything in one read arrived at the same time.
-        let now = shared.now_ns();
-        let in_window = shared.in_window(now);
-        while let Some(packet) = conn.decoder.decode(&mut conn.buf).map_err(other)? {
-            let publish = match packet {
-                Packet::Publish(p) => p,
-                Packet::PingResp => continue,
-                Packet::Disconnect(d) => {
-                    return Err(other(format!(
-                        "DISCONNECT from the broker: {:?}",
-                        d.reason_code
-                    )));
-                }
-                p => return Err(other(format!("unexpected {:?}", p.packet_type()))),
-            };
-            result.record(&publish.payload, now, in_window)?;
-            if let Some(packet_id) = publish.packet_id {
-                Packet::PubAck(Ack::new(packet_id))
-                    .encode(conn.protocol, &mut acks)
-                    .map_err(other)?;
-            }
-        }
-        if !acks.is_empty() {
-            conn.stream.write_all(&acks)?;
-            acks.clear();
-        }
+        handle_read(&mut conn, shared, result, &mut acks)?;
         received.store(result.received, Ordering::Release);
     }
+}
+
+/// Decodes the packets of what one read appended to the connection's buffer, records
+/// each PUBLISH, and writes the PUBACKs of the QoS 1 ones in one write. Shared with the
+/// subscribers multiplexed over epoll (`mux.rs`).
+pub(crate) fn handle_read(
+    conn: &mut Conn,
+    shared: &Shared,
+    result: &mut SubResult,
+    acks: &mut BytesMut,
+) -> io::Result<()> {
+    // Everything in one read arrived at the same time.
+    let now = shared.now_ns();
+    let in_window = shared.in_window(now);
+    while let Some(packet) = conn.decoder.decode(&mut conn.buf).map_err(other)? {
+        let publish = match packet {
+            Packet::Publish(p) => p,
+            Packet::PingResp => continue,
+            Packet::Disconnect(d) => {
+                return Err(other(format!(
+                    "DISCONNECT from the broker: {:?}",
+                    d.reason_code
+                )));
+            }
+            p => return Err(other(format!("unexpected {:?}", p.packet_type()))),
+        };
+        result.record(&publish.payload, now, in_window)?;
+        if let Some(packet_id) = publish.packet_id {
+            Packet::PubAck(Ack::new(packet_id))
+                .encode(conn.protocol, acks)
+                .map_err(other)?;
+        }
+    }
+    if !acks.is_empty() {
+        conn.stream.write_all(acks)?;
+        acks.clear();
+    }
+    Ok(())
 }
