@@ -4,6 +4,9 @@
 #
 #   benches/load/compare-mosquitto.sh
 #
+# benches/compare/compare-mqtt.sh runs these scenarios against rumqttd too, and the
+# fan-out of one publisher to 1,000 subscribers.
+#
 # Scenarios (MQTT 3.1.1, 64 B payloads, 16 publisher/subscriber pairs, a topic per pair):
 #   qos0-closed   QoS 0, closed loop (as fast as the broker takes them)
 #   qos1-closed   QoS 1, closed loop, 64 unacknowledged PUBLISH per publisher
