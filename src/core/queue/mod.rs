@@ -580,6 +580,18 @@ impl<M: QueueMessage> Queue<M> {
         }
     }
 
+    /// The log id of the oldest durable message the queue holds: the first logged ready
+    /// one (ready messages are in publish order, and so are their log ids) or an older
+    /// unacknowledged one, without a scan of the whole backlog.
+    pub fn oldest_logged(&self) -> Option<u64> {
+        let ready = self.ready.iter().find_map(Entry::log_id);
+        let unacked = self.unacked.values().filter_map(|u| u.entry.log_id()).min();
+        match (ready, unacked) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
     /// The log ids of every durable message the queue still holds, ready or not.
     pub fn logged(&self) -> impl Iterator<Item = u64> + '_ {
         self.ready

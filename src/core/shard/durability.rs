@@ -183,24 +183,22 @@ async fn compact(shard: &Shard, durability: &Durability) {
     if durability.log.borrow().segment_count() < COMPACT_AT_SEGMENTS {
         return;
     }
-    let definitions = shard.live_definitions();
-    let oldest_message = shard.oldest_logged_message();
     // Worth it only if it frees more than it writes: the prefix that would go must hold
     // more than a segment beyond twice the definitions carried (a large retained set
-    // must not be rewritten on every commit).
-    let carried: u64 = definitions
-        .iter()
-        .map(|r| {
-            let mut buf = BytesMut::new();
-            r.encode(&mut buf);
-            buf.len() as u64 + 9
-        })
-        .sum();
+    // must not be rewritten on every commit). The cheap test first.
+    let oldest_message = shard.oldest_logged_message();
     let (first_lsn, next_lsn) = {
         let log = durability.log.borrow();
         (log.first_lsn().get(), log.next_lsn().get())
     };
     let freeable = oldest_message.unwrap_or(next_lsn).saturating_sub(first_lsn);
+    if freeable <= durability.segment_size {
+        return;
+    }
+    let definitions = shard.live_definitions();
+    let mut encoded = BytesMut::new();
+    definitions.iter().for_each(|r| r.encode(&mut encoded));
+    let carried = (encoded.len() + 9 * definitions.len()) as u64;
     if freeable
         <= durability
             .segment_size

@@ -163,29 +163,34 @@ impl Shard {
     /// The log id of the oldest durable message a queue homed here still holds.
     pub(super) fn oldest_logged_message(&self) -> Option<u64> {
         let state = self.state.borrow();
-        state.queues.values().filter_map(|q| q.logged().min()).min()
+        state
+            .queues
+            .values()
+            .filter_map(|q| q.oldest_logged())
+            .min()
     }
 
     /// Hands a recovered retained message to this shard (without logging it again) and
     /// to every other shard.
     pub fn announce_retained(&self, message: Arc<Message>) {
-        let quiet = self.durability.get().map(|d| d.quiet(true));
-        self.apply_retained(message.clone());
-        if let (Some(durability), Some(_)) = (self.durability.get(), quiet) {
-            durability.quiet(false);
-        }
+        self.quietly(|| self.apply_retained(message.clone()));
         for shard in (0..self.shard_count()).filter(|&s| s != self.id) {
             self.send_now(shard, super::ShardMsg::Retain(message.clone()));
         }
     }
 
+    /// Runs `f` with the logging of vhost changes and retained messages off (what
+    /// recovery applies is in the log already).
+    fn quietly(&self, f: impl FnOnce()) {
+        let durability = self.durability.get();
+        durability.inspect(|d| d.quiet(true));
+        f();
+        durability.inspect(|d| d.quiet(false));
+    }
+
     /// Applies recovered definitions here without logging them again.
     pub fn apply_recovered(&self, change: &VhostChange) {
-        let quiet = self.durability.get().map(|d| d.quiet(true));
-        self.apply_vhost(change);
-        if let (Some(durability), Some(_)) = (self.durability.get(), quiet) {
-            durability.quiet(false);
-        }
+        self.quietly(|| self.apply_vhost(change));
     }
 
     /// Logs a vhost change on shard 0, if it concerns durable exchanges: declarations and

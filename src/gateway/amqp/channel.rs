@@ -354,15 +354,7 @@ impl Channel {
         });
         let routed = match shard.publish_routed(exchange, key, headers.as_ref(), message, confirm) {
             Ok(routed) => routed,
-            Err(PublishError::Exchange(e)) => {
-                let text = match &e {
-                    crate::core::exchange::ExchangeError::ExchangeNotFound(name) => {
-                        format!("no exchange '{name}' in vhost '/'")
-                    }
-                    other => other.to_string(),
-                };
-                return Err(failed(e.reply_code(), text));
-            }
+            Err(PublishError::Exchange(e)) => return Err(super::topology::exchange_failed(&e)),
             // A key that cannot be an MQTT topic (`a.#`) reaches no subscriber.
             Err(PublishError::RoutingKey(_)) => Routed::default(),
         };

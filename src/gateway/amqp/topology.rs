@@ -16,7 +16,7 @@ use crate::core::queue::{QueueConfig, QueueError, check_new_queue_name};
 use crate::core::shard::{Declared, QueueOp, QueueReply};
 
 /// An exception from an exchange error, with RabbitMQ's wording for a missing one.
-fn exchange_failed(e: &ExchangeError) -> AmqpError {
+pub(super) fn exchange_failed(e: &ExchangeError) -> AmqpError {
     let text = match e {
         ExchangeError::ExchangeNotFound(name) => format!("no exchange '{name}' in vhost '/'"),
         ExchangeError::QueueNotFound(name) => format!("no queue '{name}' in vhost '/'"),

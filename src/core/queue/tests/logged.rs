@@ -12,6 +12,7 @@ fn a_logged_message_is_gone_once_acked_not_when_delivered_or_requeued() {
     let second = q.poll_delivery(now).unwrap();
     assert!(q.take_gone().is_empty(), "delivered is not gone");
     assert_eq!(q.logged().collect::<Vec<_>>(), [10]);
+    assert_eq!(q.oldest_logged(), Some(10));
     q.reject(first.delivery_id.unwrap(), true).unwrap();
     assert!(q.take_gone().is_empty(), "requeued is not gone");
     q.ack(second.delivery_id.unwrap()).unwrap();
