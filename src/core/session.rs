@@ -30,6 +30,8 @@ pub struct Delivery {
     pub retain: bool,
     /// Subscription identifiers of the matching subscriptions.
     pub subscription_ids: Vec<NonZeroU32>,
+    /// Its id in the shard's durable log, while a persistent session holds it there.
+    pub log_id: Option<u64>,
 }
 
 /// Where an outgoing QoS 1/2 message stands.
@@ -83,6 +85,12 @@ pub struct Session {
     pub will: Option<Box<LastWill>>,
     /// Incoming QoS 2 packet identifiers awaiting PUBREL.
     pub incoming_qos2: HashSet<u16>,
+    /// Grows each time the session moves to another shard's log (recovery keeps the
+    /// copy with the highest).
+    pub epoch: u64,
+    /// Whether this shard's durable log holds the session (it is persistent and the
+    /// store is enabled).
+    pub logged: bool,
     inflight: VecDeque<Inflight>,
     queue: VecDeque<Queued>,
     next_packet_id: u16,
@@ -100,6 +108,8 @@ impl Session {
             expiry_interval: 0,
             will: None,
             incoming_qos2: HashSet::new(),
+            epoch: 0,
+            logged: false,
             inflight: VecDeque::new(),
             queue: VecDeque::new(),
             next_packet_id: 1,
@@ -203,41 +213,118 @@ impl Session {
         None
     }
 
-    /// PUBACK (QoS 1) or PUBCOMP (QoS 2): the message leaves the window. Returns whether
+    /// PUBACK (QoS 1) or PUBCOMP (QoS 2): the message leaves the window. Returns it if
     /// the identifier was known in the expected state.
-    pub fn complete(&mut self, packet_id: PacketId, expect: OutState) -> bool {
+    pub fn complete(&mut self, packet_id: PacketId, expect: OutState) -> Option<Inflight> {
         let pos = self.inflight.iter().position(|i| {
             i.packet_id == packet_id
                 && i.state == expect
                 && (expect == OutState::Released || i.delivery.qos == QoS::AtLeastOnce)
         });
-        pos.and_then(|p| self.inflight.remove(p)).is_some()
+        pos.and_then(|p| self.inflight.remove(p))
     }
 
-    /// PUBREC: the QoS 2 message moves to the released state. Returns whether known.
-    pub fn received(&mut self, packet_id: PacketId) -> bool {
+    /// PUBREC: the QoS 2 message moves to the released state. Returns its log id
+    /// (`Some(None)` if not logged) if known.
+    pub fn received(&mut self, packet_id: PacketId) -> Option<Option<u64>> {
         match self.inflight.iter_mut().find(|i| i.packet_id == packet_id) {
             Some(i) if i.delivery.qos == QoS::ExactlyOnce => {
                 i.state = OutState::Released;
-                true
+                Some(i.delivery.log_id)
             }
-            _ => false,
+            _ => None,
         }
     }
 
-    /// PUBREC with an error reason code: the QoS 2 exchange ends [MQTT-4.3.3].
-    pub fn abandon(&mut self, packet_id: PacketId) {
-        self.inflight.retain(|i| i.packet_id != packet_id);
+    /// PUBREC with an error reason code: the QoS 2 exchange ends [MQTT-4.3.3]. Returns
+    /// the message's log id.
+    pub fn abandon(&mut self, packet_id: PacketId) -> Option<u64> {
+        let pos = self
+            .inflight
+            .iter()
+            .position(|i| i.packet_id == packet_id)?;
+        self.inflight.remove(pos)?.delivery.log_id
     }
 
     /// Drops every queued and inflight message whose expiry passed (before resending
-    /// on reconnect, as MQTT 5 section 3.3.2.3.3 asks).
-    pub fn drop_expired(&mut self, now: std::time::Instant) -> usize {
-        let before = self.inflight.len() + self.queue.len();
-        self.inflight
-            .retain(|i| i.state == OutState::Released || !i.delivery.message.is_expired(now));
-        self.queue.retain(|q| !q.delivery.message.is_expired(now));
-        before - self.inflight.len() - self.queue.len()
+    /// on reconnect, as MQTT 5 section 3.3.2.3.3 asks). Returns the log ids of those
+    /// the log held.
+    pub fn drop_expired(&mut self, now: std::time::Instant) -> Vec<u64> {
+        let mut gone = Vec::new();
+        self.inflight.retain(|i| {
+            let keep = i.state == OutState::Released || !i.delivery.message.is_expired(now);
+            if !keep {
+                gone.extend(i.delivery.log_id);
+            }
+            keep
+        });
+        self.queue.retain(|q| {
+            let keep = !q.delivery.message.is_expired(now);
+            if !keep {
+                gone.extend(q.delivery.log_id);
+            }
+            keep
+        });
+        gone
+    }
+
+    /// Every delivery the session holds, in the window first (with its packet
+    /// identifier and state), then queued, in order.
+    pub fn deliveries_mut(
+        &mut self,
+    ) -> impl Iterator<Item = (&mut Delivery, Option<(PacketId, OutState)>)> {
+        let inflight = self
+            .inflight
+            .iter_mut()
+            .map(|i| (&mut i.delivery, Some((i.packet_id, i.state))));
+        inflight.chain(self.queue.iter_mut().map(|q| (&mut q.delivery, None)))
+    }
+
+    /// Sets the log id of the delivery most recently offered (see [`Session::offer`]).
+    pub fn set_last_log_id(&mut self, admitted: bool, log_id: u64) {
+        let last = if admitted {
+            self.inflight.back_mut().map(|i| &mut i.delivery)
+        } else {
+            self.queue.back_mut().map(|q| &mut q.delivery)
+        };
+        if let Some(delivery) = last {
+            delivery.log_id = Some(log_id);
+        }
+    }
+
+    /// The lowest log id the session holds.
+    pub fn oldest_logged(&self) -> Option<u64> {
+        let inflight = self.inflight.iter().filter_map(|i| i.delivery.log_id).min();
+        let queued = self.queue.iter().find_map(|q| q.delivery.log_id);
+        inflight.into_iter().chain(queued).min()
+    }
+
+    /// Forgets that the log holds the delivery with log id `id` (its record was lost).
+    pub fn forget_logged(&mut self, id: u64) {
+        for (delivery, _) in self.deliveries_mut() {
+            if delivery.log_id == Some(id) {
+                delivery.log_id = None;
+            }
+        }
+    }
+
+    /// Puts back a delivery the log held: into the window with its packet identifier
+    /// and state when it had one (a QoS 2 message, whose identifier the client may
+    /// know), else into the queue (a QoS 1 message gets a new identifier when sent).
+    pub fn restore(&mut self, delivery: Delivery, packet: Option<(PacketId, OutState)>) {
+        match packet {
+            Some((packet_id, state)) if !self.inflight.iter().any(|i| i.packet_id == packet_id) => {
+                self.inflight.push_back(Inflight {
+                    packet_id,
+                    delivery,
+                    state,
+                });
+            }
+            _ => self.queue.push_back(Queued {
+                delivery,
+                hold: None,
+            }),
+        }
     }
 
     /// Forgets everything a clean start forgets.
@@ -261,6 +348,7 @@ mod tests {
             qos,
             retain: false,
             subscription_ids: Vec::new(),
+            log_id: None,
         }
     }
 
@@ -275,8 +363,11 @@ mod tests {
             s.offer(delivery(QoS::AtLeastOnce), true).unwrap_err(),
             Refused::QueueFull
         );
-        assert!(s.complete(a.packet_id, OutState::Published));
-        assert!(!s.complete(a.packet_id, OutState::Published), "acked twice");
+        assert!(s.complete(a.packet_id, OutState::Published).is_some());
+        assert!(
+            s.complete(a.packet_id, OutState::Published).is_none(),
+            "acked twice"
+        );
         let sent = s.fill_window();
         assert_eq!(sent.len(), 1);
         assert_eq!(s.queued_len(), 0);
@@ -300,11 +391,11 @@ mod tests {
         let mut s = Session::new(ByteString::from("c"), Protocol::V5, 10, 10);
         let i = s.offer(delivery(QoS::ExactlyOnce), true).unwrap().unwrap();
         assert!(
-            !s.complete(i.packet_id, OutState::Published),
+            s.complete(i.packet_id, OutState::Published).is_none(),
             "QoS 2 needs PUBREC first"
         );
-        assert!(s.received(i.packet_id));
-        assert!(s.complete(i.packet_id, OutState::Released));
+        assert!(s.received(i.packet_id).is_some());
+        assert!(s.complete(i.packet_id, OutState::Released).is_some());
         assert_eq!(s.inflight_len(), 0);
     }
 

@@ -44,6 +44,8 @@ pub struct Stats {
     pub shards: Vec<ShardStats>,
     /// Retained messages (any shard's replica; they agree).
     pub retained: AtomicU64,
+    /// MQTT persistent sessions in the durable logs, all shards.
+    pub durable_sessions: AtomicU64,
 }
 
 impl Stats {
@@ -52,6 +54,7 @@ impl Stats {
         Self {
             shards: (0..n).map(|_| ShardStats::default()).collect(),
             retained: AtomicU64::new(0),
+            durable_sessions: AtomicU64::new(0),
         }
     }
 

@@ -214,11 +214,13 @@ async fn recover(
     while let Ok(msg) = mailbox.try_recv() {
         shard.handle(msg);
     }
+    shard.recovery_done();
     let recovered = opened.map_err(std::io::Error::other)?;
     tracing::info!(
         shard = shard.id(),
         queues = recovered.queues.len(),
         messages = recovered.messages,
+        sessions = recovered.sessions,
         corrupt_records = recovered.stats.corrupt_records,
         truncated_bytes = recovered.stats.truncated_bytes,
         undecodable = recovered.undecodable,

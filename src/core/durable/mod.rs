@@ -8,12 +8,14 @@
 //! version can add kinds; an unknown kind is an error, not a guess.
 
 mod replay;
+mod session;
 mod wire;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
+use bytestring::ByteString;
 use switchyard_mqtt::{PayloadFormat, QoS};
 
 use crate::core::exchange::{
@@ -23,7 +25,8 @@ use crate::core::exchange::{
 use crate::core::message::{Message, Origin, Properties};
 use crate::core::queue::{Overflow, QueueConfig};
 
-pub use replay::{Replay, ReplayedQueue};
+pub use replay::{Replay, ReplayedQueue, ReplayedSession};
+pub use session::{SessionMessage, SessionSnapshot};
 pub use wire::DecodeError;
 use wire::{Reader, Writer};
 
@@ -81,6 +84,35 @@ pub enum Record {
     },
     /// An MQTT retained message was set (an empty payload clears its topic).
     Retained(Arc<Message>),
+    /// An MQTT persistent session's state was saved (its messages are records of their
+    /// own).
+    SessionSaved(Box<SessionSnapshot>),
+    /// An MQTT persistent session ended here (expired, replaced by a clean start, or
+    /// moved to another shard's log).
+    SessionEnded {
+        /// Client identifier.
+        client_id: ByteString,
+    },
+    /// A QoS 1/2 message entered a persistent session; its id is this record's LSN.
+    SessionQueued(Box<SessionMessage>),
+    /// A session's QoS 2 message got its packet identifier, or (`released`) its PUBREC.
+    SessionPacket {
+        /// Client identifier.
+        client_id: ByteString,
+        /// The LSN of its `SessionQueued` record.
+        id: u64,
+        /// Its packet identifier.
+        packet_id: switchyard_mqtt::PacketId,
+        /// PUBREC received: PUBREL is what is left to send.
+        released: bool,
+    },
+    /// A session's message is done (acknowledged, expired or dropped).
+    SessionDone {
+        /// Client identifier.
+        client_id: ByteString,
+        /// The LSN of its `SessionQueued` record.
+        id: u64,
+    },
 }
 
 const QUEUE_DECLARED: u8 = 1;
@@ -93,6 +125,11 @@ const EXCHANGE_DELETED: u8 = 7;
 const BOUND: u8 = 8;
 const UNBOUND: u8 = 9;
 const RETAINED: u8 = 10;
+const SESSION_SAVED: u8 = 11;
+const SESSION_ENDED: u8 = 12;
+const SESSION_QUEUED: u8 = 13;
+const SESSION_PACKET: u8 = 14;
+const SESSION_DONE: u8 = 15;
 
 impl Record {
     /// Appends the record's bytes (kind first) to `out`.
@@ -162,6 +199,35 @@ impl Record {
                 w.u8(RETAINED);
                 encode_message(&mut w, message);
             }
+            Self::SessionSaved(snapshot) => {
+                w.u8(SESSION_SAVED);
+                session::encode_snapshot(&mut w, snapshot);
+            }
+            Self::SessionEnded { client_id } => {
+                w.u8(SESSION_ENDED);
+                w.str(client_id);
+            }
+            Self::SessionQueued(message) => {
+                w.u8(SESSION_QUEUED);
+                session::encode_session_message(&mut w, message);
+            }
+            Self::SessionPacket {
+                client_id,
+                id,
+                packet_id,
+                released,
+            } => {
+                w.u8(SESSION_PACKET);
+                w.str(client_id);
+                w.u64(*id);
+                w.u32(u32::from(packet_id.get()));
+                w.bool(*released);
+            }
+            Self::SessionDone { client_id, id } => {
+                w.u8(SESSION_DONE);
+                w.str(client_id);
+                w.u64(*id);
+            }
         }
     }
 
@@ -222,6 +288,23 @@ impl Record {
                 }
             }
             RETAINED => Self::Retained(Arc::new(decode_message(&mut r)?)),
+            SESSION_SAVED => Self::SessionSaved(Box::new(session::decode_snapshot(&mut r)?)),
+            SESSION_ENDED => Self::SessionEnded {
+                client_id: r.str()?,
+            },
+            SESSION_QUEUED => {
+                Self::SessionQueued(Box::new(session::decode_session_message(&mut r)?))
+            }
+            SESSION_PACKET => Self::SessionPacket {
+                client_id: r.str()?,
+                id: r.u64()?,
+                packet_id: session::packet_id(&mut r)?,
+                released: r.bool()?,
+            },
+            SESSION_DONE => Self::SessionDone {
+                client_id: r.str()?,
+                id: r.u64()?,
+            },
             kind => return Err(DecodeError::UnknownTag(kind)),
         };
         if !r.is_empty() {

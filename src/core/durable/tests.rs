@@ -241,3 +241,205 @@ fn retained_messages_replay_to_the_last_one_per_topic_and_clear_on_empty() {
     assert_eq!(replay.retained.len(), 1);
     assert_eq!(&replay.retained["a/b"].payload[..], b"2");
 }
+
+#[test]
+fn a_message_before_its_queue_s_carried_declaration_is_kept() {
+    // Compaction released the segment with the original declaration; the message's
+    // record comes first, the carried declaration later.
+    let config = QueueConfig::new(true, false, false, &FieldTable::default()).unwrap();
+    let m = Arc::new(message());
+    let mut replay = Replay::default();
+    replay.apply(
+        10,
+        Record::Enqueued {
+            queue: "q".into(),
+            message: m.clone(),
+        },
+    );
+    replay.apply(
+        11,
+        Record::Enqueued {
+            queue: "q".into(),
+            message: m.clone(),
+        },
+    );
+    replay.apply(
+        12,
+        Record::Removed {
+            queue: "q".into(),
+            id: 10,
+        },
+    );
+    replay.apply(
+        13,
+        Record::Enqueued {
+            queue: "never-declared".into(),
+            message: m,
+        },
+    );
+    replay.apply(
+        14,
+        Record::QueueDeclared {
+            name: "q".into(),
+            config,
+        },
+    );
+    replay.finish();
+    let kept: Vec<u64> = replay.queues["q"].messages.keys().copied().collect();
+    assert_eq!(kept, [11]);
+    assert_eq!(replay.orphans, 1, "the undeclared queue's message");
+}
+
+fn snapshot(epoch: u64, expiry: u32) -> SessionSnapshot {
+    use switchyard_mqtt::{RetainHandling, SubscriptionOptions};
+    let mut options = SubscriptionOptions::new(QoS::ExactlyOnce);
+    options.no_local = true;
+    options.retain_as_published = true;
+    options.retain_handling = RetainHandling::DoNotSend;
+    SessionSnapshot {
+        client_id: "dev-1".into(),
+        epoch,
+        protocol: switchyard_mqtt::Protocol::V5,
+        expiry,
+        subscriptions: vec![
+            (
+                "a/+".into(),
+                crate::core::session::SubscriptionEntry {
+                    options,
+                    identifier: std::num::NonZeroU32::new(7),
+                },
+            ),
+            (
+                "$share/g/b/#".into(),
+                crate::core::session::SubscriptionEntry {
+                    options: SubscriptionOptions::new(QoS::AtLeastOnce),
+                    identifier: None,
+                },
+            ),
+        ],
+    }
+}
+
+fn queued(qos: QoS) -> Record {
+    Record::SessionQueued(Box::new(SessionMessage {
+        client_id: "dev-1".into(),
+        qos,
+        retain: true,
+        subscription_ids: vec![std::num::NonZeroU32::new(7).unwrap()],
+        message: Arc::new(message()),
+    }))
+}
+
+#[test]
+fn session_records_round_trip() {
+    let saved = snapshot(42, u32::MAX);
+    match round_trip(&Record::SessionSaved(Box::new(saved.clone()))) {
+        Record::SessionSaved(back) => assert_eq!(*back, saved),
+        other => panic!("{other:?}"),
+    }
+    match round_trip(&queued(QoS::ExactlyOnce)) {
+        Record::SessionQueued(back) => {
+            assert_eq!(back.client_id, "dev-1");
+            assert_eq!((back.qos, back.retain), (QoS::ExactlyOnce, true));
+            assert_eq!(back.subscription_ids.len(), 1);
+            assert_eq!(back.message.payload, message().payload);
+        }
+        other => panic!("{other:?}"),
+    }
+    let packet_id = switchyard_mqtt::PacketId::new(65_535).unwrap();
+    match round_trip(&Record::SessionPacket {
+        client_id: "dev-1".into(),
+        id: 9,
+        packet_id,
+        released: true,
+    }) {
+        Record::SessionPacket {
+            id,
+            packet_id: p,
+            released,
+            ..
+        } => assert_eq!((id, p, released), (9, packet_id, true)),
+        other => panic!("{other:?}"),
+    }
+    for record in [
+        Record::SessionEnded {
+            client_id: "dev-1".into(),
+        },
+        Record::SessionDone {
+            client_id: "dev-1".into(),
+            id: 3,
+        },
+    ] {
+        let mut buf = BytesMut::new();
+        record.encode(&mut buf);
+        let full = buf.freeze();
+        assert!(Record::decode(full.clone()).is_ok());
+        for cut in 0..full.len() {
+            assert!(Record::decode(full.slice(..cut)).is_err(), "cut at {cut}");
+        }
+    }
+    let mut buf = BytesMut::new();
+    Record::SessionSaved(Box::new(saved)).encode(&mut buf);
+    let full = buf.freeze();
+    for cut in 0..full.len() {
+        assert!(Record::decode(full.slice(..cut)).is_err(), "cut at {cut}");
+    }
+}
+
+#[test]
+fn session_replay_keeps_the_undone_messages_of_the_current_epoch() {
+    let packet_id = switchyard_mqtt::PacketId::new(5).unwrap();
+    let mut replay = Replay::default();
+    let records = [
+        Record::SessionSaved(Box::new(snapshot(1, 60))),
+        queued(QoS::AtLeastOnce), // 1: done below
+        queued(QoS::ExactlyOnce), // 2: released
+        queued(QoS::AtLeastOnce), // 3: kept
+        Record::SessionDone {
+            client_id: "dev-1".into(),
+            id: 1,
+        },
+        Record::SessionPacket {
+            client_id: "dev-1".into(),
+            id: 2,
+            packet_id,
+            released: false,
+        },
+        Record::SessionPacket {
+            client_id: "dev-1".into(),
+            id: 2,
+            packet_id,
+            released: true,
+        },
+        // The same epoch again (a subscription changed): messages stay.
+        Record::SessionSaved(Box::new(snapshot(1, 120))),
+    ];
+    for (lsn, record) in records.into_iter().enumerate() {
+        replay.apply(lsn as u64, record);
+    }
+    replay.finish();
+    let session = &replay.sessions["dev-1"];
+    assert_eq!(session.snapshot.as_ref().unwrap().expiry, 120);
+    let ids: Vec<u64> = session.messages.keys().copied().collect();
+    assert_eq!(ids, [2, 3]);
+    assert_eq!(session.messages[&2].1, Some((packet_id, true)));
+    assert_eq!(session.messages[&3].1, None);
+    assert_eq!(replay.oldest_message(), Some(2));
+
+    // A new epoch (the session left this log and came back): the old messages went
+    // with the old epoch. An ended session is gone; messages without any snapshot are
+    // orphans.
+    replay.apply(20, Record::SessionSaved(Box::new(snapshot(9, 60))));
+    assert!(replay.sessions["dev-1"].messages.is_empty());
+    replay.apply(
+        21,
+        Record::SessionEnded {
+            client_id: "dev-1".into(),
+        },
+    );
+    assert!(!replay.sessions.contains_key("dev-1"));
+    replay.apply(22, queued(QoS::AtLeastOnce));
+    replay.finish();
+    assert!(replay.sessions.is_empty());
+    assert_eq!(replay.orphans, 1);
+}

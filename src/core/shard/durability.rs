@@ -26,9 +26,9 @@ pub struct Durability {
     waiting: RefCell<VecDeque<(Lsn, ConfirmTo)>>,
     /// MQTT publishers' acknowledgements held until their message is durable.
     holds: RefCell<VecDeque<(Lsn, Hold)>>,
-    /// Persistent messages appended but not yet committed: (LSN, queue), so that a
-    /// failed commit can tell their queues they are not stored.
-    uncommitted: RefCell<Vec<(Lsn, QueueName)>>,
+    /// Persistent messages appended but not yet committed, and who holds them, so that
+    /// a failed commit can tell their queues and sessions they are not stored.
+    uncommitted: RefCell<Vec<(Lsn, Logged)>>,
     scratch: RefCell<BytesMut>,
     kick: flume::Sender<()>,
     kicked: flume::Receiver<()>,
@@ -39,6 +39,15 @@ pub struct Durability {
     compaction: std::cell::Cell<Option<(Lsn, Lsn)>>,
     /// The log's segment size.
     segment_size: u64,
+}
+
+/// Who holds a logged message.
+#[derive(Debug, Clone)]
+pub(super) enum Logged {
+    /// A durable queue homed on this shard.
+    Queue(QueueName),
+    /// An MQTT persistent session on this shard, by client identifier.
+    Session(bytestring::ByteString),
 }
 
 /// Segments (the one being written included) past which the log carries its live
@@ -110,12 +119,14 @@ impl Shard {
 
     /// Logs a persistent message entering durable queue `queue`.
     pub(super) fn log_enqueued(&self, record: &Record, queue: &QueueName) -> Option<Lsn> {
+        self.log_tracked(record, Logged::Queue(queue.clone()))
+    }
+
+    /// Logs a persistent message that `holder` keeps by its LSN.
+    pub(super) fn log_tracked(&self, record: &Record, holder: Logged) -> Option<Lsn> {
         let durability = self.durability.get()?;
         let lsn = durability.append(record)?;
-        durability
-            .uncommitted
-            .borrow_mut()
-            .push((lsn, queue.clone()));
+        durability.uncommitted.borrow_mut().push((lsn, holder));
         Some(lsn)
     }
 
@@ -186,7 +197,13 @@ async fn compact(shard: &Shard, durability: &Durability) {
     // Worth it only if it frees more than it writes: the prefix that would go must hold
     // more than a segment beyond twice the definitions carried (a large retained set
     // must not be rewritten on every commit). The cheap test first.
-    let oldest_message = shard.oldest_logged_message();
+    let oldest_message = [
+        shard.oldest_logged_message(),
+        shard.oldest_session_message(),
+    ]
+    .into_iter()
+    .flatten()
+    .min();
     let (first_lsn, next_lsn) = {
         let log = durability.log.borrow();
         (log.first_lsn().get(), log.next_lsn().get())
@@ -195,7 +212,8 @@ async fn compact(shard: &Shard, durability: &Durability) {
     if freeable <= durability.segment_size {
         return;
     }
-    let definitions = shard.live_definitions();
+    let mut definitions = shard.live_definitions();
+    definitions.extend(shard.live_sessions());
     let mut encoded = BytesMut::new();
     definitions.iter().for_each(|r| r.encode(&mut encoded));
     let carried = (encoded.len() + 9 * definitions.len()) as u64;
@@ -313,14 +331,19 @@ pub async fn commit_loop(shard: Rc<Shard>) {
                     *waiting = keep;
                     out.into_iter().map(|(_, to)| to).collect::<Vec<_>>()
                 };
-                let forgotten: Vec<(Lsn, QueueName)> = {
+                let forgotten: Vec<(Lsn, Logged)> = {
                     let mut uncommitted = durability.uncommitted.borrow_mut();
                     let (out, keep) = uncommitted.drain(..).partition(|(lsn, _)| in_lost(lsn));
                     *uncommitted = keep;
                     out
                 };
-                for (lsn, queue) in forgotten {
-                    shard.forget_logged(&queue, lsn.get());
+                for (lsn, holder) in forgotten {
+                    match holder {
+                        Logged::Queue(queue) => shard.forget_logged(&queue, lsn.get()),
+                        Logged::Session(client_id) => {
+                            shard.forget_session_logged(&client_id, lsn.get())
+                        }
+                    }
                 }
                 // MQTT has no negative PUBACK in 3.1.1: the acknowledgements go out (the
                 // messages stay in memory, as for the confirms above), with the error

@@ -14,7 +14,12 @@ impl Shard {
                 message,
                 plain,
                 groups,
-            } => self.deliver_local(&message, plain, &groups),
+                hold,
+                confirm,
+            } => {
+                let logged = self.deliver_local(&message, plain, &groups);
+                self.settle_delivered(logged, hold, confirm);
+            }
             ShardMsg::Interest {
                 filter,
                 shard,
@@ -89,27 +94,17 @@ impl Shard {
             }
             ShardMsg::Release { client_id, shard } => self.release(&client_id, shard),
             ShardMsg::Takeover { client_id, reply } => {
-                let session = self.take_session(&client_id);
-                // Interest removals for the moved subscriptions, without waiting.
-                if let Some(session) = &session {
-                    for filter in session.subscriptions.keys() {
-                        if !self.state.borrow().local_counts.contains_key(filter) {
-                            self.apply_interest(filter, self.id, false);
-                            for shard in (0..self.shard_count()).filter(|&s| s != self.id) {
-                                self.send_now(
-                                    shard,
-                                    ShardMsg::Interest {
-                                        filter: filter.clone(),
-                                        shard: self.id,
-                                        add: false,
-                                        ack: None,
-                                    },
-                                );
-                            }
-                        }
-                    }
-                }
+                // The session moves to the asking shard, which logs it anew.
+                let session = self.discard_session(&client_id);
                 let _ = reply.try_send(session.map(Box::new));
+            }
+            ShardMsg::Recovered {
+                client_id,
+                epoch,
+                shard,
+            } => self.claim_recovered(client_id, epoch, shard),
+            ShardMsg::Discard { client_id } => {
+                self.discard_session(&client_id);
             }
             ShardMsg::Shutdown => {
                 self.stopping.set(true);

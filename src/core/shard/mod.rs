@@ -31,6 +31,7 @@ mod mailbox;
 mod queue_life;
 mod queues;
 mod recovery;
+mod session_log;
 mod sessions;
 
 pub use durability::{Durability, commit_loop, final_commit, record_bytes};
@@ -63,6 +64,12 @@ pub enum ShardMsg {
         plain: bool,
         /// Shared groups (`$share/{group}/{filter}` keys) this shard serves for it.
         groups: Vec<ByteString>,
+        /// An MQTT publisher's acknowledgement, held until a persistent session here
+        /// has the message on disk (dropped once delivered if none logs it).
+        hold: Option<crate::core::message::Hold>,
+        /// Where to report once a persistent session here has it on disk (or none
+        /// logs it): publisher confirms and STOMP receipts.
+        confirm: Option<ConfirmTo>,
     },
     /// A shard gained its first / lost its last subscriber on a filter.
     Interest {
@@ -160,6 +167,22 @@ pub enum ShardMsg {
         /// The session, if this shard had it.
         reply: flume::Sender<Option<Box<Session>>>,
     },
+    /// To a client id's home shard, at start: `shard` recovered the client's
+    /// persistent session from its log under `epoch`.
+    Recovered {
+        /// Client identifier.
+        client_id: ByteString,
+        /// The session's epoch in that log.
+        epoch: u64,
+        /// The shard.
+        shard: u16,
+    },
+    /// From a client id's home shard, at start: the session this shard recovered is a
+    /// stale copy (another shard's log has a later one); drop it.
+    Discard {
+        /// Client identifier.
+        client_id: ByteString,
+    },
     /// Close every connection and stop.
     Shutdown,
 }
@@ -239,6 +262,9 @@ struct State {
     consumers: HashMap<u64, Rc<dyn Consumer>>,
     /// The owning connections of the exclusive queues homed here.
     owners: HashMap<QueueName, Owner, ahash::RandomState>,
+    /// At start, on a client id's home shard: the epoch of the recovered session that
+    /// `registry` names (see [`ShardMsg::Recovered`]).
+    recovered_epochs: HashMap<ByteString, u64, ahash::RandomState>,
 }
 
 /// One shard's state and its mailboxes to every shard.
@@ -414,21 +440,29 @@ impl Shard {
         }
         let queues = self.topic_queues(&message);
         self.enqueue_routed(queues, &message, confirm, routed);
-        let out = &mut routed.out;
         for (shard, (plain, groups)) in plain.into_iter().zip(assigned).enumerate() {
             if !plain && groups.is_empty() {
                 continue;
             }
             let shard = u16::try_from(shard).unwrap_or(u16::MAX);
             if shard == self.id {
-                self.deliver_local(&message, plain, &groups);
+                // A persistent session here that logs the message holds its
+                // publisher's acknowledgement until the commit.
+                if let Some(lsn) = self.deliver_local(&message, plain, &groups) {
+                    routed.pending += usize::from(confirm.is_some());
+                    self.settle_delivered(Some(lsn), self.ack_hold(&message), confirm);
+                }
             } else {
-                out.push((
+                let (hold, confirm) = self.durable_ack(&message, confirm);
+                routed.pending += usize::from(confirm.is_some());
+                routed.out.push((
                     shard,
                     ShardMsg::Deliver {
                         message: message.clone(),
                         plain,
                         groups,
+                        hold,
+                        confirm,
                     },
                 ));
             }
@@ -446,8 +480,14 @@ impl Shard {
         found
     }
 
-    /// Delivers to this shard's subscribers.
-    pub fn deliver_local(&self, message: &Arc<Message>, plain: bool, groups: &[ByteString]) {
+    /// Delivers to this shard's subscribers. Returns the log position of the last
+    /// record a persistent session here logged for it, if any.
+    pub fn deliver_local(
+        &self,
+        message: &Arc<Message>,
+        plain: bool,
+        groups: &[ByteString],
+    ) -> Option<crate::store::Lsn> {
         // Collect targets first: delivering borrows the state mutably.
         let mut targets: Vec<Target> = Vec::new();
         let mut group_members: Vec<(ByteString, Vec<Target>)> = Vec::new();
@@ -500,6 +540,7 @@ impl Shard {
         // One delivery per session: the highest QoS of its matching subscriptions and
         // every subscription identifier [MQTT-3.3.4-2], [MQTT-3.3.4-3].
         targets.sort_unstable_by_key(|t| t.0);
+        let mut logged = None;
         let mut i = 0;
         while let Some(&(session, qos, rap, id)) = targets.get(i) {
             let mut delivery = Delivery {
@@ -507,6 +548,7 @@ impl Shard {
                 qos,
                 retain: message.retain && rap,
                 subscription_ids: id.into_iter().collect(),
+                log_id: None,
             };
             i += 1;
             while let Some(&(s, q, r, id)) = targets.get(i) {
@@ -519,18 +561,18 @@ impl Shard {
                 i += 1;
             }
             delivery.qos = delivery.qos.min(message.qos);
-            self.deliver_to(session, delivery);
+            logged = self.deliver_to(session, delivery).or(logged);
         }
+        logged
     }
 
     /// Hands a delivery to a session: straight to its connection when the window allows,
-    /// else into its queue.
-    pub fn deliver_to(&self, key: u64, delivery: Delivery) {
+    /// else into its queue. Returns the log position of its record if a persistent
+    /// session logged it.
+    pub fn deliver_to(&self, key: u64, delivery: Delivery) -> Option<crate::store::Lsn> {
         let stats = self.stats();
         let mut state = self.state.borrow_mut();
-        let Some(slot) = state.slots.get_mut(&key) else {
-            return;
-        };
+        let slot = state.slots.get_mut(&key)?;
         if delivery.qos == QoS::AtMostOnce {
             // QoS 0 is not queued for offline sessions (as Mosquitto's default).
             let sent = slot
@@ -545,18 +587,24 @@ impl Shard {
                 },
                 1,
             );
-            return;
+            return None;
         }
+        let (qos, message) = (delivery.qos, delivery.message.clone());
         match slot.session.offer(delivery, slot.peer.is_some()) {
             Ok(Some(inflight)) => {
+                let logged = self.log_offered(slot, Some(&inflight), qos, &message);
                 if let Some(peer) = &slot.peer
                     && peer.send_publish(&inflight.delivery, Some(inflight.packet_id), false)
                 {
                     ShardStats::add(&stats.messages_sent, 1);
                 }
+                logged
             }
-            Ok(None) => {}
-            Err(_) => ShardStats::add(&stats.messages_dropped, 1),
+            Ok(None) => self.log_offered(slot, None, qos, &message),
+            Err(_) => {
+                ShardStats::add(&stats.messages_dropped, 1);
+                None
+            }
         }
     }
 

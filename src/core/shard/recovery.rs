@@ -32,6 +32,8 @@ pub struct Recovered {
     pub retained: Vec<Arc<Message>>,
     /// Messages restored into the queues.
     pub messages: usize,
+    /// MQTT persistent sessions restored (a stale copy among them is discarded later).
+    pub sessions: usize,
     /// What the log's recovery found (damage skipped, torn tail cut).
     pub stats: RecoveryStats,
     /// Records with a valid checksum that this version could not read (skipped).
@@ -58,6 +60,7 @@ impl Shard {
             }
         })
         .await?;
+        replay.finish();
         let _ = self
             .durability
             .set(Rc::new(Durability::new(log, config.segment_size)));
@@ -69,6 +72,10 @@ impl Shard {
             retained: replay.retained.into_values().collect(),
             ..Recovered::default()
         };
+        recovered.sessions = replay.sessions.len();
+        for (_, session) in std::mem::take(&mut replay.sessions) {
+            self.restore_session(session);
+        }
         let now = Instant::now();
         let mut state = self.state.borrow_mut();
         for (name, replayed) in replay.queues {

@@ -76,6 +76,9 @@ impl Shard {
                 self.publish_will(*will).await;
             }
         }
+        if clean_start && let Some(session) = taken.as_mut() {
+            self.unlog_session(session);
+        }
         let present = taken.is_some() && !clean_start;
         let mut session = match taken {
             Some(mut s) if !clean_start => {
@@ -160,7 +163,10 @@ impl Shard {
         slot.pending_will = None;
         slot.expires_at = None;
         slot.conn = conn;
-        slot.session.drop_expired(Instant::now());
+        let expired = slot.session.drop_expired(Instant::now());
+        for id in expired {
+            self.log_session_done(&slot.session.client_id, Some(id));
+        }
         for inflight in slot.session.inflight() {
             match inflight.state {
                 OutState::Published => {
@@ -169,13 +175,23 @@ impl Shard {
                 OutState::Released => peer.send_pubrel(inflight.packet_id),
             }
         }
-        for inflight in slot.session.fill_window() {
+        let admitted = slot.session.fill_window();
+        self.log_admitted(&slot.session.client_id, &admitted);
+        for inflight in admitted {
             if peer.send_publish(&inflight.delivery, Some(inflight.packet_id), false) {
                 ShardStats::add(&stats.messages_sent, 1);
             }
         }
         slot.peer = Some(peer);
         ShardStats::add(&stats.clients_connected, 1);
+        drop(state);
+        self.save_session(key);
+    }
+
+    /// Sets the Session Expiry Interval a client gave at DISCONNECT (MQTT 5).
+    pub fn set_expiry(&self, key: u64, expiry: u32) {
+        self.with_session(key, |s| s.expiry_interval = expiry);
+        self.save_session(key);
     }
 
     /// Detaches connection `conn` from its session when the connection ends. A will is
@@ -233,6 +249,8 @@ impl Shard {
             slot
         };
         ShardStats::sub(&self.stats().sessions, 1);
+        let mut slot = slot;
+        self.unlog_session(&mut slot.session);
         for (filter, entry) in &slot.session.subscriptions {
             if let Some(update) = self.remove_local(key, filter, entry) {
                 self.broadcast_interest(update, false).await;
@@ -352,10 +370,59 @@ impl Shard {
         if new {
             ShardStats::add(&self.stats().subscriptions, 1);
         }
+        self.resave_session(key);
         if first {
             self.broadcast_interest(filter, true).await;
         }
         new
+    }
+
+    /// Puts back a subscription of a recovered session (at start, without waiting for
+    /// the other shards, which apply the interest before any connection is accepted).
+    pub(super) fn restore_subscription(
+        &self,
+        key: u64,
+        filter: ByteString,
+        entry: SubscriptionEntry,
+    ) {
+        let Some(pattern) = pattern(&filter) else {
+            return;
+        };
+        let group = split_shared(&filter).0.map(ByteString::from);
+        let first = {
+            let mut state = self.state.borrow_mut();
+            let Some(slot) = state.slots.get_mut(&key) else {
+                return;
+            };
+            slot.session
+                .subscriptions
+                .insert(filter.clone(), entry.clone());
+            let sub = LocalSub {
+                session: key,
+                filter: filter.clone(),
+                group,
+                entry,
+            };
+            state.local.insert(&pattern, sub);
+            let count = state.local_counts.entry(filter.clone()).or_insert(0);
+            *count += 1;
+            *count == 1
+        };
+        ShardStats::add(&self.stats().subscriptions, 1);
+        if first {
+            self.apply_interest(&filter, self.id, true);
+            for shard in (0..self.shard_count()).filter(|&s| s != self.id) {
+                self.send_now(
+                    shard,
+                    ShardMsg::Interest {
+                        filter: filter.clone(),
+                        shard: self.id,
+                        add: true,
+                        ack: None,
+                    },
+                );
+            }
+        }
     }
 
     /// Removes a subscription; returns whether it existed.
@@ -364,6 +431,7 @@ impl Shard {
             .with_session(key, |s| s.subscriptions.remove(filter))
             .flatten();
         let Some(entry) = removed else { return false };
+        self.resave_session(key);
         if let Some(update) = self.remove_local(key, filter, &entry) {
             self.broadcast_interest(update, false).await;
         }
@@ -452,9 +520,15 @@ impl Shard {
         let Some(slot) = shard_state.slots.get_mut(&key) else {
             return false;
         };
-        let known = slot.session.complete(packet_id, state);
+        let done = slot.session.complete(packet_id, state);
+        let known = done.is_some();
+        if let Some(done) = done {
+            self.log_session_done(&slot.session.client_id, done.delivery.log_id);
+        }
         if let Some(peer) = &slot.peer {
-            for inflight in slot.session.fill_window() {
+            let admitted = slot.session.fill_window();
+            self.log_admitted(&slot.session.client_id, &admitted);
+            for inflight in admitted {
                 if peer.send_publish(&inflight.delivery, Some(inflight.packet_id), false) {
                     ShardStats::add(&stats.messages_sent, 1);
                 }
@@ -471,10 +545,18 @@ impl Shard {
             return false;
         };
         if reason.is_error() {
-            slot.session.abandon(packet_id);
+            let id = slot.session.abandon(packet_id);
+            self.log_session_done(&slot.session.client_id, id);
             return false;
         }
-        slot.session.received(packet_id)
+        match slot.session.received(packet_id) {
+            Some(Some(id)) => {
+                self.log_released(&slot.session.client_id, id, packet_id);
+                true
+            }
+            Some(None) => true,
+            None => false,
+        }
     }
 
     // ---- timers -----------------------------------------------------------------------
@@ -529,6 +611,7 @@ impl Shard {
                 message,
                 retain: true,
                 subscription_ids: entry.identifier.into_iter().collect(),
+                log_id: None,
             };
             self.deliver_to(key, delivery);
         }

@@ -244,9 +244,7 @@ impl Connection {
                 return Flow::Close { graceful: false };
             }
             let max = self.ctx.shared.config.mqtt.max_session_expiry;
-            self.ctx
-                .shard
-                .with_session(state.key, |s| s.expiry_interval = expiry.min(max));
+            self.ctx.shard.set_expiry(state.key, expiry.min(max));
         }
         self.outbox.close();
         // 0x04: disconnect with will message.
