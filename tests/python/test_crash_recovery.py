@@ -1,6 +1,6 @@
 """The crash test of the durable log: publishers in AMQP (publisher confirms), STOMP
 (persistent SEND with receipts) and MQTT (QoS 1, PUBACK; to a durable queue bound to
-amq.topic) write numbered messages to durable queues while the
+amq.topic, and to an offline MQTT persistent session) write numbered messages while the
 gateway is killed with SIGKILL at a random moment; after each restart every message
 whose confirm or RECEIPT came back must be delivered (duplicates allowed: AMQP and
 STOMP are at-least-once, and a message whose confirm was lost in the crash may be
@@ -137,18 +137,26 @@ def test_confirmed_messages_survive_random_sigkills(make_amqp_broker):
     ch.queue_declare(mqtt_q, durable=True)
     ch.queue_bind(mqtt_q, "amq.topic", f"{topic}.#")
     conn.close()
+    # An MQTT 3.1.1 persistent session, offline while the publishers run: what it holds
+    # is in the log too.
+    session_id = support.uid("crash-session")
+    sub = support.Client(gw, client_id=session_id, version=support.V311, clean=False)
+    sub.subscribe(f"{topic}/session/#", qos=1)
+    sub.disconnect()
     totals = {"confirmed": 0, "duplicates": 0}
     for cycle in range(CYCLES):
         publishers = [AmqpPublisher(gw, amqp_q, f"a{cycle}.{i}") for i in range(2)]
         publishers += [StompPublisher(gw, stomp_q, f"s{cycle}.{i}") for i in range(2)]
         publishers += [MqttPublisher(gw, f"{topic}/m", f"m{cycle}.{i}") for i in range(2)]
-        for p in publishers:
+        to_session = [MqttPublisher(gw, f"{topic}/session/x", f"p{cycle}.{i}")
+                      for i in range(2)]
+        for p in publishers + to_session:
             p.start()
         time.sleep(rng.uniform(0.02, 0.3))  # the random moment of the crash
         # Killed under the publishers' feet (their clients are not thread-safe: closing
         # them from here while they publish would hang), which ends them.
         gw.kill_and_restart()
-        for p in publishers:
+        for p in publishers + to_session:
             p.join(10)
             assert not p.is_alive(), f"cycle {cycle}: a publisher is stuck (seed {SEED})"
         support.close_all()
@@ -165,6 +173,22 @@ def test_confirmed_messages_survive_random_sigkills(make_amqp_broker):
             # nothing that was never published
             assert all(int(b.split(b"-")[1]) < p.n for b in delivered
                        if b.startswith(p.name.encode() + b"-"))
+        # The session comes back with every message whose PUBACK came back.
+        sub = support.Client(gw, client_id=session_id, version=support.V311, clean=False)
+        assert sub.session_present, f"cycle {cycle} (seed {SEED}): the session was lost"
+        want = {b for p in to_session for b in p.confirmed}
+        got = set()
+        while not want <= got:
+            try:
+                got.add(sub.expect_message().payload)
+            except AssertionError:
+                missing = sorted(want - got)
+                raise AssertionError(
+                    f"cycle {cycle} (seed {SEED}): {len(missing)} PUBACKed messages "
+                    f"missing from the session, first {missing[:3]}\n{gw.log_tail()}"
+                ) from None
+        sub.disconnect()
+        totals["confirmed"] += len(want)
     assert totals["confirmed"] > 0, "no publish was ever confirmed"
     print(f"crash test: {CYCLES} cycles, seed {SEED}, {totals['confirmed']} confirmed "
           f"messages, all delivered; {totals['duplicates']} duplicates")
