@@ -30,9 +30,9 @@ pub struct Config {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
-    /// Whether durable queues and their persistent messages are logged and recovered
-    /// (off by default while the durable log covers only AMQP/STOMP queues: MQTT
-    /// sessions and retained messages are not in it yet).
+    /// Whether what must survive a crash is logged and recovered (on by default):
+    /// durable queues and their persistent messages, durable exchanges and bindings,
+    /// MQTT persistent sessions and retained messages.
     pub enabled: bool,
     /// When a commit reaches the disk: `batch` (default), `always` or `never`.
     pub fsync: FsyncPolicy,
@@ -43,7 +43,7 @@ pub struct StoreConfig {
 impl Default for StoreConfig {
     fn default() -> Self {
         Self {
-            enabled: false,
+            enabled: true,
             fsync: FsyncPolicy::Batch,
             segment_size: 64 * 1024 * 1024,
         }
