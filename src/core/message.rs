@@ -132,6 +132,9 @@ impl Message {
 pub struct Pressure {
     held: AtomicUsize,
     waiter: Mutex<Option<Waker>>,
+    /// A message held until the durable log had it was not stored (a failed commit):
+    /// the publisher must not be acknowledged for what it holds.
+    failed: std::sync::atomic::AtomicBool,
 }
 
 impl Pressure {
@@ -144,6 +147,11 @@ impl Pressure {
     pub fn hold(self: &Arc<Self>) -> Hold {
         self.held.fetch_add(1, Ordering::AcqRel);
         Hold(self.clone())
+    }
+
+    /// Whether a held message failed to be stored since the last call (and clears it).
+    pub fn take_failed(&self) -> bool {
+        self.failed.swap(false, Ordering::AcqRel)
     }
 
     /// Messages currently held over a limit.
@@ -174,6 +182,18 @@ impl Pressure {
 /// One message held over a subscriber's queue limit; releases its publisher on drop.
 #[derive(Debug)]
 pub struct Hold(Arc<Pressure>);
+
+impl Hold {
+    /// Releases the hold, telling the publisher that its message was not stored.
+    pub fn fail(self) {
+        self.0.failed.store(true, Ordering::Release);
+    }
+
+    /// Whether this hold is on `pressure`.
+    pub fn is_on(&self, pressure: &Arc<Pressure>) -> bool {
+        Arc::ptr_eq(&self.0, pressure)
+    }
+}
 
 impl Drop for Hold {
     fn drop(&mut self) {

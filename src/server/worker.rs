@@ -118,6 +118,7 @@ pub fn run_shard(
                 compio::time::sleep(Duration::from_secs(1)).await;
                 sweeper.sweep(Instant::now()).await;
                 sweeper.sweep_queues(Instant::now());
+                sweeper.probe_disk();
             }
         })
         .detach();

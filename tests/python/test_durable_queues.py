@@ -196,6 +196,62 @@ def test_a_full_disk_refuses_publishes_with_a_nack_and_loses_nothing_confirmed(
         subprocess.run(["umount", "-l", str(data)], capture_output=True)
 
 
+def test_a_disk_alarm_holds_publishers_until_space_is_freed(make_amqp_broker, tmp_path):
+    """A full disk raises the disk alarm (logged); once space is freed (a ballast file
+    removed), the next probe commits, the alarm clears, and persistent publishes are
+    confirmed again; everything confirmed survives a restart."""
+    import subprocess
+    data = tmp_path / "small"
+    data.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(data)],
+                             capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        gw = make_amqp_broker(server={"data_dir": str(data)},
+                              store={"enabled": True, "segment_size": 65536})
+        ballast = data / "ballast"
+        ballast.write_bytes(b"\0" * 192 * 1024)
+        q = support.uid("alarm")
+        conn = connect(gw)
+        ch = conn.channel()
+        ch.confirm_delivery()
+        ch.queue_declare(q, durable=True)
+        confirmed = []
+        with pytest.raises(pika.exceptions.NackError):
+            for i in range(2000):
+                body = b"%05d" % i + b"x" * 2000
+                ch.basic_publish("", q, body, PERSISTENT)
+                confirmed.append(body)
+        support.wait_until(lambda: "disk alarm:" in gw.log_path.read_text(errors="replace"),
+                           what="the disk alarm in the log")
+        ballast.unlink()
+        support.wait_until(
+            lambda: "disk alarm cleared" in gw.log_path.read_text(errors="replace"),
+            what="the disk alarm to clear once space was freed")
+        conn2 = connect(gw)
+        ch2 = conn2.channel()
+        ch2.confirm_delivery()
+        after = b"after the alarm"
+        ch2.basic_publish("", q, after, PERSISTENT)  # raises NackError if refused
+        confirmed.append(after)
+        restart(gw)
+        conn = connect(gw)
+        ch = conn.channel()
+        bodies = []
+        while True:
+            method, _, body = ch.basic_get(q, auto_ack=True)
+            if method is None:
+                break
+            bodies.append(body)
+        assert [b for b in bodies if b in set(confirmed)] == confirmed, "confirmed, in order"
+    finally:
+        support.close_all()
+        if "gw" in locals():
+            gw.stop()
+        subprocess.run(["umount", "-l", str(data)], capture_output=True)
+
+
 def test_retained_messages_survive_a_restart(durable_broker):
     """MQTT retained messages are in the log (shard 0's): after a restart a new
     subscriber gets them, with their properties, and a cleared topic stays cleared."""

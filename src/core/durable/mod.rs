@@ -106,6 +106,8 @@ pub enum Record {
         /// PUBREC received: PUBREL is what is left to send.
         released: bool,
     },
+    /// Nothing: written to try the disk again while it is full.
+    Probe,
     /// A session's message is done (acknowledged, expired or dropped).
     SessionDone {
         /// Client identifier.
@@ -130,6 +132,7 @@ const SESSION_ENDED: u8 = 12;
 const SESSION_QUEUED: u8 = 13;
 const SESSION_PACKET: u8 = 14;
 const SESSION_DONE: u8 = 15;
+const PROBE: u8 = 16;
 
 impl Record {
     /// Appends the record's bytes (kind first) to `out`.
@@ -223,6 +226,7 @@ impl Record {
                 w.u32(u32::from(packet_id.get()));
                 w.bool(*released);
             }
+            Self::Probe => w.u8(PROBE),
             Self::SessionDone { client_id, id } => {
                 w.u8(SESSION_DONE);
                 w.str(client_id);
@@ -301,6 +305,7 @@ impl Record {
                 packet_id: session::packet_id(&mut r)?,
                 released: r.bool()?,
             },
+            PROBE => Self::Probe,
             SESSION_DONE => Self::SessionDone {
                 client_id: r.str()?,
                 id: r.u64()?,

@@ -161,6 +161,7 @@ impl Replay {
                     *packet = Some((packet_id, released));
                 }
             }
+            Record::Probe => {}
             Record::SessionDone { client_id, id } => {
                 if let Some(session) = self.sessions.get_mut(&client_id) {
                     session.messages.remove(&id);

@@ -39,6 +39,11 @@ pub struct Durability {
     compaction: std::cell::Cell<Option<(Lsn, Lsn)>>,
     /// The log's segment size.
     segment_size: u64,
+    /// Raised by a commit that found the disk full, cleared by the next that succeeds:
+    /// meanwhile publishers of persistent messages are held (see [`Shard::alarm_hold`]).
+    alarm: std::cell::Cell<bool>,
+    /// One hold per publisher held by the alarm.
+    alarm_holds: RefCell<Vec<Hold>>,
 }
 
 /// Who holds a logged message.
@@ -69,6 +74,24 @@ impl Durability {
             quiet: std::cell::Cell::new(false),
             compaction: std::cell::Cell::new(None),
             segment_size,
+            alarm: std::cell::Cell::new(false),
+            alarm_holds: RefCell::new(Vec::new()),
+        }
+    }
+
+    fn raise_alarm(&self, shard: u16) {
+        if !self.alarm.replace(true) {
+            tracing::error!(
+                shard,
+                "disk alarm: the durable log cannot write (disk full); publishers of persistent messages are held until it can"
+            );
+        }
+    }
+
+    fn clear_alarm(&self, shard: u16) {
+        if self.alarm.replace(false) {
+            tracing::warn!(shard, "disk alarm cleared: the durable log writes again");
+            self.alarm_holds.borrow_mut().clear();
         }
     }
 
@@ -137,6 +160,35 @@ impl Shard {
                 queue: queue.clone(),
                 id,
             });
+        }
+    }
+
+    /// Holds the publisher of `message` while the disk alarm is raised (AMQP and STOMP
+    /// publishers stop being read, MQTT ones get no acknowledgement) until a commit
+    /// succeeds again.
+    pub(super) fn alarm_hold(&self, message: &crate::core::message::Message) {
+        let Some(durability) = self.durability.get() else {
+            return;
+        };
+        if !durability.alarm.get() {
+            return;
+        }
+        let Some(pressure) = &message.pressure else {
+            return;
+        };
+        let mut holds = durability.alarm_holds.borrow_mut();
+        if !holds.iter().any(|h| h.is_on(pressure)) {
+            holds.push(pressure.hold());
+        }
+    }
+
+    /// While the disk alarm is raised, appends a record to try the disk again (called
+    /// about once a second): the commit that succeeds clears the alarm.
+    pub fn probe_disk(&self) {
+        if let Some(durability) = self.durability.get()
+            && durability.alarm.get()
+        {
+            durability.append(&Record::Probe);
         }
     }
 
@@ -297,6 +349,7 @@ pub async fn commit_loop(shard: Rc<Shard>) {
         };
         match result {
             Ok(_) => {
+                durability.clear_alarm(shard.id());
                 compact(&shard, &durability).await;
                 let log = durability.log.borrow();
                 durability
@@ -323,6 +376,9 @@ pub async fn commit_loop(shard: Rc<Shard>) {
             }
             Err(error) => {
                 tracing::error!(%error, shard = shard.id(), "durable log commit failed");
+                if matches!(error, crate::store::CommitError::DiskFull { .. }) {
+                    durability.raise_alarm(shard.id());
+                }
                 let lost = error.lost();
                 let in_lost = |lsn: &Lsn| lost.as_ref().is_none_or(|r| r.contains(lsn));
                 let refused: Vec<ConfirmTo> = {
@@ -345,13 +401,15 @@ pub async fn commit_loop(shard: Rc<Shard>) {
                         }
                     }
                 }
-                // MQTT has no negative PUBACK in 3.1.1: the acknowledgements go out (the
-                // messages stay in memory, as for the confirms above), with the error
-                // logged.
-                durability
-                    .holds
-                    .borrow_mut()
-                    .retain(|(lsn, _)| !in_lost(lsn));
+                // MQTT has no negative PUBACK in 3.1.1: the publisher's connection closes
+                // without its held acknowledgements, and the client sends again.
+                let failed: Vec<Hold> = {
+                    let mut holds = durability.holds.borrow_mut();
+                    let (out, keep) = holds.drain(..).partition(|(lsn, _)| in_lost(lsn));
+                    *holds = keep;
+                    out.into_iter().map(|(_, hold)| hold).collect::<Vec<_>>()
+                };
+                failed.into_iter().for_each(Hold::fail);
                 for to in refused {
                     shard.send_confirm(to, false);
                 }

@@ -21,7 +21,7 @@ use crate::core::exchange::{
     Binding, Destination, ExchangeDeclare, ExchangeError, ExchangeName, FieldTable, QueueName,
 };
 use crate::core::mapping::{TOPIC_EXCHANGE, mqtt_topic_to_routing_key, routing_key_to_mqtt_topic};
-use crate::core::message::Message;
+use crate::core::message::{Hold, Message};
 use crate::core::queue::Publish;
 use crate::store::Lsn;
 
@@ -63,6 +63,9 @@ pub(super) enum Taken {
     No,
     /// Taken, and logged at this LSN: safe once the log's commit covers it.
     Logged(Lsn),
+    /// Taken in memory, but the log refused it (the log is broken): a publisher
+    /// waiting for its durability hears that it failed.
+    Unlogged,
 }
 
 /// Where a queue on another shard reports whether it took a publisher-confirmed
@@ -273,13 +276,17 @@ impl Shard {
             let home = self.home_of_queue(queue.as_str());
             if home == self.id {
                 let taken = self.enqueue(&queue, message.clone());
-                if let Taken::Logged(lsn) = taken
-                    && let Some(hold) = hold_ack()
-                {
-                    self.hold_until_durable(lsn, hold);
+                match taken {
+                    Taken::Logged(lsn) => {
+                        if let Some(hold) = hold_ack() {
+                            self.hold_until_durable(lsn, hold);
+                        }
+                    }
+                    Taken::Unlogged => hold_ack().into_iter().for_each(Hold::fail),
+                    Taken::Yes | Taken::No => {}
                 }
                 match (taken, confirm) {
-                    (Taken::No, _) => routed.rejected = true,
+                    (Taken::No | Taken::Unlogged, _) => routed.rejected = true,
                     (Taken::Logged(lsn), Some(to)) => {
                         routed.pending += 1;
                         self.confirm_when_durable(lsn, to);
@@ -328,15 +335,18 @@ impl Shard {
             let pressure = message.pressure.clone();
             // A persistent message in a durable queue is logged first: its record's LSN
             // is its id there, and a confirm waits for the commit that covers it.
-            let lsn = if queue.config().durable && message.persistent {
+            let logs = queue.config().durable && message.persistent;
+            let lsn = if logs {
                 let record = Record::Enqueued {
                     queue: name.clone(),
                     message: message.clone(),
                 };
+                self.alarm_hold(&message);
                 self.log_enqueued(&record, name)
             } else {
                 None
             };
+            let refused = logs && lsn.is_none() && self.durability.get().is_some();
             let taken = match queue.publish_logged(message, Instant::now(), lsn.map(Lsn::get)) {
                 Publish::Rejected => {
                     if let Some(lsn) = lsn {
@@ -347,6 +357,7 @@ impl Shard {
                     }
                     Taken::No
                 }
+                Publish::Enqueued if refused => Taken::Unlogged,
                 Publish::Enqueued => lsn.map_or(Taken::Yes, Taken::Logged),
             };
             // Backpressure, not unbounded growth: over the high-water mark the

@@ -45,14 +45,16 @@ impl Shard {
                 hold,
             } => {
                 let taken = self.enqueue(&queue, message);
-                if let (Taken::Logged(lsn), Some(hold)) = (taken, hold) {
-                    self.hold_until_durable(lsn, hold);
+                match (taken, hold) {
+                    (Taken::Logged(lsn), Some(hold)) => self.hold_until_durable(lsn, hold),
+                    (Taken::Unlogged, Some(hold)) => hold.fail(),
+                    _ => {}
                 }
                 if let Some(to) = confirm {
                     match taken {
                         Taken::Logged(lsn) => self.confirm_when_durable(lsn, to),
                         Taken::Yes => self.send_confirm(to, true),
-                        Taken::No => self.send_confirm(to, false),
+                        Taken::No | Taken::Unlogged => self.send_confirm(to, false),
                     }
                 }
             }

@@ -169,6 +169,7 @@ impl Shard {
         if !session.logged || delivery_qos == QoS::AtMostOnce || !message.persistent {
             return None;
         }
+        self.alarm_hold(message);
         let (delivery, packet) = match admitted {
             Some(i) => (i.delivery.clone(), Some((i.packet_id, i.state))),
             None => {

@@ -62,17 +62,35 @@ impl Backpressure {
             self.held_acks.set(self.held_acks.get() + 1);
         }
         if !self.flushing.replace(true) {
-            compio::runtime::spawn(self.clone().flush_when_released(outbox.clone())).detach();
+            let task = self.clone().flush_when_released(outbox.clone(), protocol);
+            compio::runtime::spawn(task).detach();
         }
     }
 
-    async fn flush_when_released(self: Rc<Self>, outbox: Rc<Outbox>) {
+    /// Sends the held acknowledgements once nothing is held, unless a message among
+    /// them was not stored (the durable log failed): then the connection closes
+    /// without them (MQTT 5: DISCONNECT 0x80), and the client sends its unacknowledged
+    /// messages again when it reconnects [MQTT-4.4.0-1].
+    async fn flush_when_released(self: Rc<Self>, outbox: Rc<Outbox>, protocol: Protocol) {
         if until(pin!(self.pressure.released()), pin!(outbox.closed()))
             .await
             .is_some()
         {
             let acks = std::mem::take(&mut *self.acks.borrow_mut());
-            outbox.push(|buf| buf.extend_from_slice(&acks));
+            if self.pressure.take_failed() {
+                tracing::warn!(
+                    "a message was not stored (durable log): closing its publisher's connection without acknowledging it"
+                );
+                if protocol == Protocol::V5 {
+                    let disconnect = Packet::Disconnect(switchyard_mqtt::Disconnect::new(
+                        switchyard_mqtt::ReasonCode::UnspecifiedError,
+                    ));
+                    outbox.push(|buf| disconnect.encode(protocol, buf));
+                }
+                outbox.close();
+            } else {
+                outbox.push(|buf| buf.extend_from_slice(&acks));
+            }
         }
         self.held_acks.set(0);
         self.flushing.set(false);
