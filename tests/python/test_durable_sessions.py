@@ -145,3 +145,30 @@ def test_sessions_that_move_between_shards_come_back_once(make_gateway):
     support.wait_until(
         lambda: support.sys_value(probe, "$SYS/broker/subscriptions/count") == "2",
         what="two subscriptions: the session's and the probe's")
+
+
+def test_an_incoming_qos2_message_is_not_taken_twice_over_a_crash(make_gateway):
+    """A QoS 2 publisher got PUBREC, then the server died before PUBREL: after the
+    restart its resent PUBLISH (DUP, same packet id) is known as a resend, not routed
+    again, and its PUBREL finds the id [MQTT-4.3.3]."""
+    gw = make_gateway(store=STORE)
+    sub_id, pub_id, topic = support.uid("dsq"), support.uid("dsp"), support.uid("dsi")
+    offline_session(gw, sub_id, topic, qos=2)
+    pub = support.raw(gw, version=5)
+    pub.connect(pub_id, clean=False, props=[(mqtt_raw.SESSION_EXPIRY, 300)])
+    pub.send(mqtt_raw.publish(topic, b"once", qos=2, pid=7, version=5))
+    rec = pub.expect(mqtt_raw.PUBREC)
+    assert (rec.pid, rec.reason) == (7, 0)
+    pub.close()
+    gw.kill_and_restart()
+    pub = support.raw(gw, version=5)
+    assert pub.connect(pub_id, clean=False,
+                       props=[(mqtt_raw.SESSION_EXPIRY, 300)]).session_present
+    pub.send(mqtt_raw.publish(topic, b"once", qos=2, pid=7, dup=True, version=5))
+    assert pub.expect(mqtt_raw.PUBREC).pid == 7
+    pub.send(mqtt_raw.ack(mqtt_raw.PUBREL, 7, version=5))
+    comp = pub.expect(mqtt_raw.PUBCOMP)
+    assert (comp.pid, comp.reason) == (7, 0), "PUBREL after the crash: id not found"
+    sub = support.Client(gw, client_id=sub_id, version=V311, clean=False)
+    assert sub.expect_message().payload == b"once"
+    sub.expect_no_message()

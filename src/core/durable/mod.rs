@@ -108,6 +108,16 @@ pub enum Record {
     },
     /// Nothing: written to try the disk again while it is full.
     Probe,
+    /// An incoming QoS 2 message's packet identifier was taken (PUBLISH), or freed
+    /// (PUBREL).
+    SessionIncoming {
+        /// Client identifier.
+        client_id: ByteString,
+        /// The packet identifier.
+        packet_id: switchyard_mqtt::PacketId,
+        /// Taken (`true`) or freed.
+        taken: bool,
+    },
     /// A session's message is done (acknowledged, expired or dropped).
     SessionDone {
         /// Client identifier.
@@ -133,6 +143,7 @@ const SESSION_QUEUED: u8 = 13;
 const SESSION_PACKET: u8 = 14;
 const SESSION_DONE: u8 = 15;
 const PROBE: u8 = 16;
+const SESSION_INCOMING: u8 = 17;
 
 impl Record {
     /// Appends the record's bytes (kind first) to `out`.
@@ -227,6 +238,16 @@ impl Record {
                 w.bool(*released);
             }
             Self::Probe => w.u8(PROBE),
+            Self::SessionIncoming {
+                client_id,
+                packet_id,
+                taken,
+            } => {
+                w.u8(SESSION_INCOMING);
+                w.str(client_id);
+                w.u32(u32::from(packet_id.get()));
+                w.bool(*taken);
+            }
             Self::SessionDone { client_id, id } => {
                 w.u8(SESSION_DONE);
                 w.str(client_id);
@@ -306,6 +327,11 @@ impl Record {
                 released: r.bool()?,
             },
             PROBE => Self::Probe,
+            SESSION_INCOMING => Self::SessionIncoming {
+                client_id: r.str()?,
+                packet_id: session::packet_id(&mut r)?,
+                taken: r.bool()?,
+            },
             SESSION_DONE => Self::SessionDone {
                 client_id: r.str()?,
                 id: r.u64()?,

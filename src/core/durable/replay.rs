@@ -35,6 +35,8 @@ pub struct ReplayedSession {
     /// Its messages by id (the LSN of their `SessionQueued` record), in the order they
     /// entered, each with its packet identifier (QoS 2) and whether PUBREC came.
     pub messages: BTreeMap<u64, (SessionMessage, Option<(switchyard_mqtt::PacketId, bool)>)>,
+    /// Incoming QoS 2 packet identifiers awaiting PUBREL.
+    pub incoming: std::collections::BTreeSet<u16>,
 }
 
 /// The durable state so far, as records are applied in order.
@@ -138,6 +140,7 @@ impl Replay {
                 {
                     session.messages.clear();
                 }
+                session.incoming = snapshot.incoming.iter().copied().collect();
                 session.snapshot = Some(*snapshot);
             }
             Record::SessionEnded { client_id } => {
@@ -162,6 +165,19 @@ impl Replay {
                 }
             }
             Record::Probe => {}
+            Record::SessionIncoming {
+                client_id,
+                packet_id,
+                taken,
+            } => {
+                if let Some(session) = self.sessions.get_mut(&client_id) {
+                    if taken {
+                        session.incoming.insert(packet_id.get());
+                    } else {
+                        session.incoming.remove(&packet_id.get());
+                    }
+                }
+            }
             Record::SessionDone { client_id, id } => {
                 if let Some(session) = self.sessions.get_mut(&client_id) {
                     session.messages.remove(&id);

@@ -29,6 +29,9 @@ pub struct SessionSnapshot {
     pub expiry: u32,
     /// Its subscriptions.
     pub subscriptions: Vec<(ByteString, SubscriptionEntry)>,
+    /// Incoming QoS 2 packet identifiers whose PUBREL has not come yet (a resent
+    /// PUBLISH with one of them is not a new message).
+    pub incoming: Vec<u16>,
 }
 
 /// A QoS 1/2 message that entered a persistent session.
@@ -63,6 +66,10 @@ pub(super) fn encode_snapshot(w: &mut Writer<'_>, s: &SessionSnapshot) {
         w.bool(o.retain_as_published);
         w.u8(o.retain_handling as u8);
         w.u32(entry.identifier.map_or(0, NonZeroU32::get));
+    }
+    w.u32(u32::try_from(s.incoming.len()).unwrap_or(u32::MAX));
+    for id in &s.incoming {
+        w.u32(u32::from(*id));
     }
 }
 
@@ -101,12 +108,18 @@ pub(super) fn decode_snapshot(r: &mut Reader) -> Result<SessionSnapshot, DecodeE
             },
         ));
     }
+    let count = r.u32()?;
+    let mut incoming = Vec::new();
+    for _ in 0..count {
+        incoming.push(packet_id(r)?.get());
+    }
     Ok(SessionSnapshot {
         client_id,
         epoch,
         protocol,
         expiry,
         subscriptions,
+        incoming,
     })
 }
 

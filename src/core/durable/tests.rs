@@ -317,6 +317,7 @@ fn snapshot(epoch: u64, expiry: u32) -> SessionSnapshot {
                 },
             ),
         ],
+        incoming: vec![1, 65_535],
     }
 }
 
@@ -413,6 +414,16 @@ fn session_replay_keeps_the_undone_messages_of_the_current_epoch() {
         },
         // The same epoch again (a subscription changed): messages stay.
         Record::SessionSaved(Box::new(snapshot(1, 120))),
+        Record::SessionIncoming {
+            client_id: "dev-1".into(),
+            packet_id: switchyard_mqtt::PacketId::new(9).unwrap(),
+            taken: true,
+        },
+        Record::SessionIncoming {
+            client_id: "dev-1".into(),
+            packet_id: switchyard_mqtt::PacketId::new(1).unwrap(),
+            taken: false,
+        },
     ];
     for (lsn, record) in records.into_iter().enumerate() {
         replay.apply(lsn as u64, record);
@@ -424,6 +435,10 @@ fn session_replay_keeps_the_undone_messages_of_the_current_epoch() {
     assert_eq!(ids, [2, 3]);
     assert_eq!(session.messages[&2].1, Some((packet_id, true)));
     assert_eq!(session.messages[&3].1, None);
+    assert_eq!(
+        session.incoming.iter().copied().collect::<Vec<_>>(),
+        [9, 65_535]
+    );
     assert_eq!(replay.oldest_message(), Some(2));
 
     // A new epoch (the session left this log and came back): the old messages went

@@ -47,12 +47,15 @@ fn snapshot(session: &Session) -> Record {
         .map(|(f, e)| (f.clone(), e.clone()))
         .collect();
     subscriptions.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut incoming: Vec<u16> = session.incoming_qos2.iter().copied().collect();
+    incoming.sort_unstable();
     Record::SessionSaved(Box::new(SessionSnapshot {
         client_id: session.client_id.clone(),
         epoch: session.epoch,
         protocol: session.protocol,
         expiry: session.expiry_interval,
         subscriptions,
+        incoming,
     }))
 }
 
@@ -276,6 +279,62 @@ impl Shard {
         }
     }
 
+    /// An incoming QoS 2 PUBLISH took packet identifier `id`: returns whether it is new
+    /// (else a resend, not a new message). A logged session logs it, and the PUBREC
+    /// (held by `pressure`) waits until the log has it, so that a resend after a crash
+    /// is still known as one.
+    pub fn take_incoming(
+        &self,
+        key: u64,
+        id: PacketId,
+        pressure: Option<&std::sync::Arc<crate::core::message::Pressure>>,
+    ) -> bool {
+        let Some((new, logged, client_id)) = self.with_session(key, |s| {
+            (
+                s.incoming_qos2.insert(id.get()),
+                s.logged,
+                s.client_id.clone(),
+            )
+        }) else {
+            return false;
+        };
+        if new && logged {
+            let record = Record::SessionIncoming {
+                client_id,
+                packet_id: id,
+                taken: true,
+            };
+            if let Some(lsn) = self.log(&record)
+                && let Some(pressure) = pressure
+            {
+                self.hold_until_durable(lsn, pressure.hold());
+            }
+        }
+        new
+    }
+
+    /// PUBREL (or a refused PUBLISH) freed incoming packet identifier `id`: returns
+    /// whether it was taken.
+    pub fn free_incoming(&self, key: u64, id: PacketId) -> bool {
+        let Some((known, logged, client_id)) = self.with_session(key, |s| {
+            (
+                s.incoming_qos2.remove(&id.get()),
+                s.logged,
+                s.client_id.clone(),
+            )
+        }) else {
+            return false;
+        };
+        if known && logged {
+            self.log(&Record::SessionIncoming {
+                client_id,
+                packet_id: id,
+                taken: false,
+            });
+        }
+        known
+    }
+
     /// Sessions' state for compaction to carry forward.
     pub(super) fn live_sessions(&self) -> Vec<Record> {
         let state = self.state.borrow();
@@ -314,6 +373,7 @@ impl Shard {
         session.epoch = saved.epoch;
         session.expiry_interval = saved.expiry;
         session.logged = true;
+        session.incoming_qos2 = replayed.incoming.iter().copied().collect();
         for (id, (m, packet)) in replayed.messages {
             let delivery = Delivery {
                 message: m.message,

@@ -48,9 +48,7 @@ impl Connection {
                 shard.acknowledge(key, ack.packet_id, OutState::Released);
             }
             Packet::PubRel(ack) => {
-                let known = shard
-                    .with_session(key, |s| s.incoming_qos2.remove(&ack.packet_id.get()))
-                    .unwrap_or(false);
+                let known = shard.free_incoming(key, ack.packet_id);
                 let mut comp = Ack::new(ack.packet_id);
                 if !known {
                     comp.reason_code = ReasonCode::PacketIdentifierNotFound;
@@ -106,9 +104,10 @@ impl Connection {
         let packet_id = publish.packet_id;
         // QoS 2: a PUBLISH whose id awaits PUBREL is a resend, not a new message.
         let duplicate = match (qos, packet_id) {
-            (QoS::ExactlyOnce, Some(id)) => !shard
-                .with_session(key, |s| s.incoming_qos2.insert(id.get()))
-                .unwrap_or(false),
+            (QoS::ExactlyOnce, Some(id)) => {
+                let pressure = self.backpressure().pressure().clone();
+                !shard.take_incoming(key, id, Some(&pressure))
+            }
             _ => false,
         };
         // Topics starting with $ are the server's to publish [MQTT-4.7.2-1 note].
@@ -158,7 +157,7 @@ impl Connection {
                 let mut ack = Ack::new(id);
                 ack.reason_code = reason;
                 if !allowed {
-                    shard.with_session(key, |s| s.incoming_qos2.remove(&id.get()));
+                    shard.free_incoming(key, id);
                 }
                 let outbox = self.outbox.clone();
                 self.backpressure()
