@@ -93,7 +93,7 @@ impl Server {
             config,
             connections: AtomicUsize::new(0),
             started: Instant::now(),
-            start_line: std::sync::Barrier::new(shards),
+            start_line: worker::StartLine::new(shards),
         });
         let cores = core_affinity::get_core_ids().unwrap_or_default();
         // Spawned threads inherit the mask: blocked from their first instruction, they

@@ -28,7 +28,46 @@ pub struct Shared {
     /// When the server started.
     pub started: Instant,
     /// Where the shards meet at start-up, to share what their logs held.
-    pub start_line: std::sync::Barrier,
+    pub start_line: StartLine,
+}
+
+/// Where the shards meet at start-up (twice), each answering its mailbox while it waits:
+/// what one shard recovered (queues, sessions, interest) can be more than a mailbox
+/// holds, and the rest is sent by tasks that need the receiving shard to read on.
+#[derive(Debug)]
+pub struct StartLine {
+    arrived: AtomicUsize,
+    shards: usize,
+}
+
+impl StartLine {
+    /// A start line for `shards` shards.
+    pub fn new(shards: usize) -> Self {
+        Self {
+            arrived: AtomicUsize::new(0),
+            shards,
+        }
+    }
+
+    /// Waits until every shard reached line `round` (1, then 2), handling `shard`'s
+    /// mailbox meanwhile; arrives only once what this shard sent is delivered.
+    async fn wait(&self, round: usize, shard: &Shard, mailbox: &flume::Receiver<ShardMsg>) {
+        let drain = || {
+            while let Ok(msg) = mailbox.try_recv() {
+                shard.handle(msg);
+            }
+        };
+        while shard.sends_in_flight() > 0 {
+            drain();
+            compio::time::sleep(Duration::from_millis(1)).await;
+        }
+        self.arrived.fetch_add(1, Ordering::AcqRel);
+        while self.arrived.load(Ordering::Acquire) < self.shards * round {
+            drain();
+            compio::time::sleep(Duration::from_millis(1)).await;
+        }
+        drain();
+    }
 }
 
 /// How long a stopping shard waits for a listener to close.
@@ -170,9 +209,11 @@ pub fn run_shard(
 }
 
 /// Opens the shard's durable log (with `store.enabled`) and restores what it held, in
-/// step with the other shards: each restores its queues and announces them; once all
-/// have (the start line), shard 0 declares the durable exchanges and bindings everywhere;
-/// once those are out (the start line again), every shard applies what it was sent.
+/// step with the other shards: each restores its queues and MQTT sessions and announces
+/// them (sessions to their client ids' home shards); once all have (the start line),
+/// shard 0 declares the durable exchanges and bindings everywhere and the home shards
+/// settle which copy of a session lives; once those are out (the start line again),
+/// every shard applies what it was sent.
 /// Only then does any shard accept a connection. Every shard reaches both lines even
 /// when its log fails to open, so that none waits forever.
 async fn recover(
@@ -191,10 +232,7 @@ async fn recover(
             shard.announce_recovered(VhostChange::DeclareQueue(name.clone()));
         }
     }
-    shared.start_line.wait();
-    while let Ok(msg) = mailbox.try_recv() {
-        shard.handle(msg);
-    }
+    shared.start_line.wait(1, shard, mailbox).await;
     if let Ok(recovered) = &opened {
         let declares = recovered.exchanges.iter().cloned();
         for change in declares.map(VhostChange::DeclareExchange) {
@@ -211,10 +249,7 @@ async fn recover(
             shard.announce_retained(message.clone());
         }
     }
-    shared.start_line.wait();
-    while let Ok(msg) = mailbox.try_recv() {
-        shard.handle(msg);
-    }
+    shared.start_line.wait(2, shard, mailbox).await;
     shard.recovery_done();
     let recovered = opened.map_err(std::io::Error::other)?;
     tracing::info!(

@@ -278,6 +278,9 @@ pub struct Shard {
     stopping: std::cell::Cell<bool>,
     /// The durable log, when the store is enabled (set once, at start).
     durability: std::cell::OnceCell<Rc<Durability>>,
+    /// Messages that [`Shard::send_now`] handed to a task (a full mailbox) and that are
+    /// not delivered yet.
+    sends_in_flight: Rc<std::cell::Cell<usize>>,
 }
 
 /// Splits an MQTT filter into its share group (if `$share/{group}/...`) and the filter.
@@ -313,6 +316,7 @@ impl Shard {
             state: RefCell::new(State::default()),
             stopping: std::cell::Cell::new(false),
             durability: std::cell::OnceCell::new(),
+            sends_in_flight: Rc::new(std::cell::Cell::new(0)),
         })
     }
 
@@ -369,11 +373,19 @@ impl Shard {
         };
         if let Err(flume::TrySendError::Full(msg)) = tx.try_send(msg) {
             let tx = tx.clone();
+            let in_flight = self.sends_in_flight.clone();
+            in_flight.set(in_flight.get() + 1);
             compio::runtime::spawn(async move {
                 let _ = tx.send_async(msg).await;
+                in_flight.set(in_flight.get().saturating_sub(1));
             })
             .detach();
         }
+    }
+
+    /// Messages [`Shard::send_now`] has not delivered yet (their mailbox was full).
+    pub fn sends_in_flight(&self) -> usize {
+        self.sends_in_flight.get()
     }
 
     // ---- publishing -------------------------------------------------------------------

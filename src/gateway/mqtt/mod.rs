@@ -173,7 +173,7 @@ mod tests {
                 config: crate::config::Config::default(),
                 connections: Default::default(),
                 started: std::time::Instant::now(),
-                start_line: std::sync::Barrier::new(1),
+                start_line: crate::server::worker::StartLine::new(1),
             });
             let (tx, _rx) = flume::bounded(1);
             let limits = Limits {
