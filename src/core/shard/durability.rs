@@ -79,11 +79,10 @@ impl Durability {
         }
     }
 
-    fn raise_alarm(&self, shard: u16) {
+    fn raise_alarm(&self, why: &str) {
         if !self.alarm.replace(true) {
             tracing::error!(
-                shard,
-                "disk alarm: the durable log cannot write (disk full); publishers of persistent messages are held until it can"
+                "disk alarm: the durable log cannot write ({why}); publishers of persistent messages are held until it can"
             );
         }
     }
@@ -119,7 +118,10 @@ impl Durability {
                 Some(lsn)
             }
             Err(error) => {
-                tracing::error!(%error, "durable log refused a record");
+                if !self.alarm.get() {
+                    tracing::error!(%error, "durable log refused a record");
+                }
+                self.raise_alarm("it refuses records");
                 None
             }
         }
@@ -377,7 +379,7 @@ pub async fn commit_loop(shard: Rc<Shard>) {
             Err(error) => {
                 tracing::error!(%error, shard = shard.id(), "durable log commit failed");
                 if matches!(error, crate::store::CommitError::DiskFull { .. }) {
-                    durability.raise_alarm(shard.id());
+                    durability.raise_alarm("disk full");
                 }
                 let lost = error.lost();
                 let in_lost = |lsn: &Lsn| lost.as_ref().is_none_or(|r| r.contains(lsn));

@@ -341,8 +341,9 @@ impl Shard {
                     queue: name.clone(),
                     message: message.clone(),
                 };
+                let lsn = self.log_enqueued(&record, name);
                 self.alarm_hold(&message);
-                self.log_enqueued(&record, name)
+                lsn
             } else {
                 None
             };

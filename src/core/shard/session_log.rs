@@ -172,7 +172,6 @@ impl Shard {
         if !session.logged || delivery_qos == QoS::AtMostOnce || !message.persistent {
             return None;
         }
-        self.alarm_hold(message);
         let (delivery, packet) = match admitted {
             Some(i) => (i.delivery.clone(), Some((i.packet_id, i.state))),
             None => {
@@ -180,7 +179,11 @@ impl Shard {
                 (delivery.clone(), None)
             }
         };
-        let id = self.log_delivery(&session.client_id, &delivery, packet)?;
+        let logged = self.log_delivery(&session.client_id, &delivery, packet);
+        // While the disk alarm is raised (or was just raised by a refused append), the
+        // publisher is held: no acknowledgement for what the log does not have.
+        self.alarm_hold(message);
+        let id = logged?;
         session.set_last_log_id(admitted.is_some(), id);
         Some(Lsn::new(id))
     }
