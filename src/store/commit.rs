@@ -36,6 +36,8 @@ pub struct CommitBatch {
     active_base: Lsn,
     active_file: File,
     active_len: u64,
+    /// The active segment is a new log's first, not yet durable with its directory.
+    active_unsynced: bool,
     chunks: Vec<Chunk>,
     range: Range<Lsn>,
 }
@@ -75,6 +77,7 @@ impl CommitBatch {
             active_base: active.base,
             active_file: active.file.clone(),
             active_len: active.len,
+            active_unsynced: active.unsynced,
             chunks,
             range,
         }
@@ -111,6 +114,11 @@ impl CommitBatch {
         if result.is_ok() && self.policy == FsyncPolicy::Batch {
             result = state.file.sync_data().await.map_err(Failure::Sync);
         }
+        // A new log's first commit also makes its first segment's directory entry, and
+        // the shard directory's own, durable.
+        if result.is_ok() && self.active_unsynced {
+            result = self.sync_dirs().await.map_err(Failure::Sync);
+        }
         let result = match result {
             Err(Failure::Write(error)) => match self.undo(&state).await {
                 Ok(()) => Err(Failure::Write(error)),
@@ -129,8 +137,21 @@ impl CommitBatch {
                 base: state.base,
                 file: state.file,
                 len: state.len,
+                unsynced: false,
             }),
             buffers,
+        }
+    }
+
+    /// Fsyncs the log's directory and the one holding it.
+    async fn sync_dirs(&self) -> io::Result<()> {
+        if self.policy == FsyncPolicy::Always {
+            self.active_file.sync_data().await?;
+        }
+        segment::sync_dir(&self.dir).await?;
+        match self.dir.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => segment::sync_dir(parent).await,
+            _ => Ok(()),
         }
     }
 

@@ -58,6 +58,10 @@ pub(crate) struct Active {
     pub(crate) base: Lsn,
     pub(crate) file: File,
     pub(crate) len: u64,
+    /// A new log's first segment, not fsynced yet (nor its directory entries): the
+    /// first commit does it, so that opening a new log waits for no fsync. Recovery
+    /// takes a lost or torn first segment as an empty log.
+    pub(crate) unsynced: bool,
 }
 
 impl Log {

@@ -221,10 +221,11 @@ async fn reopen_last(
         base,
         file,
         len: scan.keep,
+        unsynced: false,
     })
 }
 
-/// Creates the first segment of a new log, at LSN 0.
+/// Creates the first segment of a new log, at LSN 0 (made durable by the first commit).
 async fn create_first(dir: &Path, policy: FsyncPolicy) -> io::Result<Active> {
     let base = Lsn::new(0);
     let file = segment::create(dir, base).await?;
@@ -233,13 +234,10 @@ async fn create_first(dir: &Path, policy: FsyncPolicy) -> io::Result<Active> {
         .write_all_at(segment::encode_header(base).to_vec(), 0)
         .await;
     result?;
-    if policy != FsyncPolicy::Never {
-        file.sync_data().await?;
-        segment::sync_dir(dir).await?;
-    }
     Ok(Active {
         base,
         file,
         len: SEGMENT_HEADER_LEN,
+        unsynced: policy != FsyncPolicy::Never,
     })
 }

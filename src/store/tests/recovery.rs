@@ -152,3 +152,33 @@ fn a_segment_of_another_format_version_is_refused() {
         ));
     });
 }
+
+#[test]
+fn a_new_log_whose_first_segment_was_never_committed_opens_empty() {
+    // A new log's first segment is made durable by its first commit, not at open: a
+    // crash before it can leave the file empty, its header torn, or no file at all.
+    on_both_backends(|backend| async move {
+        let dir = TempDir::new(&format!("unsynced-{backend}"));
+        let config = config(64 * 1024, FsyncPolicy::Batch);
+        let file = segment::path(dir.path(), Lsn::new(0));
+        for damage in [0usize, 3, usize::MAX] {
+            let (log, ..) = reopen(dir.path(), &config).await;
+            drop(log);
+            if damage == usize::MAX {
+                std::fs::remove_file(&file).unwrap();
+            } else {
+                let bytes = std::fs::read(&file).unwrap();
+                std::fs::write(&file, &bytes[..damage.min(bytes.len())]).unwrap();
+            }
+            let (mut log, _, seen) = reopen(dir.path(), &config).await;
+            assert!(seen.is_empty(), "damage {damage}");
+            assert_eq!(log.next_lsn(), Lsn::new(0));
+            log.append(kind(1), b"first").unwrap();
+            log.commit().await.unwrap();
+            drop(log);
+            let (_, _, seen) = reopen(dir.path(), &config).await;
+            assert_eq!(seen, [(Lsn::new(0), 1, b"first".to_vec())]);
+            std::fs::remove_dir_all(dir.path()).unwrap();
+        }
+    });
+}
