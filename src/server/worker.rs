@@ -151,6 +151,8 @@ pub fn run_shard(
             )));
         }
         drop(accepting);
+        // A shutdown that came while the log was replaying was handled there.
+        let stopped_early = shard.is_stopping();
         let sweeper = shard.clone();
         compio::runtime::spawn(async move {
             loop {
@@ -168,7 +170,7 @@ pub fn run_shard(
             ))
             .detach();
         }
-        while let Ok(msg) = mailbox.recv_async().await {
+        while !stopped_early && let Ok(msg) = mailbox.recv_async().await {
             let mut shutdown = matches!(msg, ShardMsg::Shutdown);
             shard.handle(msg);
             // Drain what else arrived in this iteration before yielding.

@@ -320,6 +320,11 @@ impl Shard {
         })
     }
 
+    /// Whether the shard was told to stop.
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.get()
+    }
+
     /// This shard's index.
     pub fn id(&self) -> u16 {
         self.id
