@@ -3,9 +3,11 @@
 //! both.
 
 use std::cell::{Cell, RefCell};
+use std::future::Future;
 use std::io;
 use std::pin::pin;
 use std::rc::Rc;
+use std::task::Poll;
 
 use bytes::BytesMut;
 use compio::buf::{BufResult, IntoInner, IoBuf, IoBufMut};
@@ -17,7 +19,7 @@ use crate::core::exchange::QueueName;
 use crate::core::queue::DeliveryId;
 use crate::core::shard::{Settle, Shard};
 use crate::core::stats::ShardStats;
-use crate::server::outbox::{Outbox, until};
+use crate::server::outbox::Outbox;
 
 /// The read side of a connection.
 pub enum Transport {
@@ -317,18 +319,33 @@ impl Reader {
         }
         let offered = self.buf.capacity() - self.buf.len();
         let unread = std::mem::take(&mut self.buf);
-        let transport = &mut self.transport;
-        let read = async {
+        // One future polling the read, the outbox's closing and the timer side by side
+        // (rather than nested `timeout` and `until` wrappers): this is what every idle
+        // connection's task holds while it waits, so its size is per-connection memory.
+        let mut read = pin!(self.transport.read(unread));
+        let mut closed = pin!(outbox.closed());
+        let mut timer = pin!(async move {
             match timeout {
-                None => Ok(transport.read(unread).await),
-                Some(timeout) => compio::time::timeout(timeout, transport.read(unread)).await,
+                Some(timeout) => compio::time::sleep(timeout).await,
+                None => std::future::pending().await,
             }
-        };
-        let Some(read) = until(pin!(read), pin!(outbox.closed())).await else {
-            return Filled::End;
-        };
-        let Ok((result, returned)) = read else {
-            return Filled::Silent;
+        });
+        let waited = std::future::poll_fn(|cx| {
+            if let Poll::Ready(read) = read.as_mut().poll(cx) {
+                return Poll::Ready(Ok(read));
+            }
+            if closed.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Err(Filled::End));
+            }
+            if timer.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Err(Filled::Silent));
+            }
+            Poll::Pending
+        })
+        .await;
+        let (result, returned) = match waited {
+            Ok(read) => read,
+            Err(filled) => return filled,
         };
         self.buf = returned;
         match result {

@@ -239,7 +239,9 @@ pub struct Limits {
 
 #[derive(Default)]
 struct State {
-    slots: HashMap<u64, SessionSlot>,
+    /// Sessions by key, boxed: a map grows by doubling, and its spare room costs a
+    /// pointer per slot rather than a whole session.
+    slots: HashMap<u64, Box<SessionSlot>>,
     by_client: HashMap<ByteString, u64, ahash::RandomState>,
     next_key: u64,
     local: TopicTrie<LocalSub>,

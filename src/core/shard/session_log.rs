@@ -408,13 +408,13 @@ impl Shard {
             state.by_client.insert(client_id.clone(), key);
             state.slots.insert(
                 key,
-                SessionSlot {
+                Box::new(SessionSlot {
                     session,
                     peer: None,
                     conn: 0,
                     expires_at,
                     pending_will: None,
-                },
+                }),
             );
             key
         };

@@ -101,13 +101,13 @@ impl Shard {
             state.by_client.insert(client_id.clone(), key);
             state.slots.insert(
                 key,
-                SessionSlot {
+                Box::new(SessionSlot {
                     session,
                     peer: None,
                     conn: 0,
                     expires_at: None,
                     pending_will: None,
-                },
+                }),
             );
             key
         };

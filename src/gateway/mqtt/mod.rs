@@ -185,9 +185,9 @@ mod tests {
             let reader = serve(stream.clone(), addr, ctx);
             let writer = write_loop(stream, Rc::new(Outbox::new()), shard, Framing::Raw, None);
             let sizes = [
-                ("connection task", size_of_val(&reader), 1536),
+                ("connection task", size_of_val(&reader), 1216),
                 ("writer task", size_of_val(&writer), 768),
-                ("session", size_of::<SessionSlot>(), 384),
+                ("session", size_of::<SessionSlot>(), 320),
             ];
             for (what, size, limit) in sizes {
                 assert!(size <= limit, "{what}: {size} B, over {limit} B");

@@ -16,6 +16,14 @@ use crate::core::session::{OutState, SubscriptionEntry};
 use crate::core::shard::split_shared;
 use crate::core::stats::ShardStats;
 
+/// A PUBLISH checked and turned into its core message, waiting to be routed.
+struct Prepared {
+    message: Option<Arc<Message>>,
+    qos: QoS,
+    packet_id: Option<switchyard_mqtt::PacketId>,
+    allowed: bool,
+}
+
 impl Connection {
     /// Handles one decoded packet.
     pub(super) async fn handle(&mut self, packet: Packet, decoder: &mut Decoder) -> Flow {
@@ -69,11 +77,28 @@ impl Connection {
         Flow::Continue
     }
 
+    /// PUBLISH: routed, then acknowledged as its QoS asks. The await holds only what
+    /// [`Connection::prepare_publish`] left (a connection's task is as large as its
+    /// largest await, and PUBLISH is what every connection awaits).
     async fn publish(&mut self, publish: Publish) -> Flow {
-        let Some(state) = &mut self.state else {
-            return Flow::Close { graceful: false };
+        let prepared = match self.prepare_publish(publish) {
+            Ok(prepared) => prepared,
+            Err(flow) => return flow,
         };
-        let (key, protocol) = (state.key, state.protocol);
+        if let Some(message) = prepared.message.clone() {
+            self.ctx.shard.clone().route(message).await;
+        }
+        self.acknowledge_publish(prepared);
+        Flow::Continue
+    }
+
+    /// Checks a PUBLISH and builds its core message (`None`: a resent QoS 2 message or
+    /// a topic the client may not publish to), or says to close.
+    fn prepare_publish(&mut self, publish: Publish) -> Result<Prepared, Flow> {
+        let Some(state) = &mut self.state else {
+            return Err(Flow::Close { graceful: false });
+        };
+        let key = state.key;
         let config = &self.ctx.shared.config.mqtt;
         let shard = self.ctx.shard.clone();
         ShardStats::add(&shard.stats().messages_received, 1);
@@ -82,14 +107,14 @@ impl Connection {
         if let Some(alias) = publish.properties.topic_alias {
             if alias.get() > config.topic_alias_maximum {
                 self.close_with(ReasonCode::TopicAliasInvalid);
-                return Flow::Close { graceful: false };
+                return Err(Flow::Close { graceful: false });
             }
             if topic.is_empty() {
                 match state.aliases.get(&alias) {
                     Some(known) => topic = known.clone(),
                     None => {
                         self.close_with(ReasonCode::ProtocolError);
-                        return Flow::Close { graceful: false };
+                        return Err(Flow::Close { graceful: false });
                     }
                 }
             } else {
@@ -98,7 +123,7 @@ impl Connection {
         }
         if publish.retain && !config.retain_available {
             self.close_with(ReasonCode::RetainNotSupported);
-            return Flow::Close { graceful: false };
+            return Err(Flow::Close { graceful: false });
         }
         let qos = publish.qos;
         let packet_id = publish.packet_id;
@@ -112,7 +137,7 @@ impl Connection {
         };
         // Topics starting with $ are the server's to publish [MQTT-4.7.2-1 note].
         let allowed = !topic.starts_with('$');
-        if !duplicate && allowed {
+        let message = if !duplicate && allowed {
             let p = publish.properties.into_inner();
             let message = Message {
                 topic,
@@ -138,8 +163,30 @@ impl Connection {
                 expiration_ms: None,
                 persistent: qos != QoS::AtMostOnce,
             };
-            shard.route(Arc::new(message)).await;
-        }
+            Some(Arc::new(message))
+        } else {
+            None
+        };
+        Ok(Prepared {
+            message,
+            qos,
+            packet_id,
+            allowed,
+        })
+    }
+
+    /// PUBACK or PUBREC for a routed PUBLISH (held while subscribers or the log hold
+    /// its message).
+    fn acknowledge_publish(&mut self, prepared: Prepared) {
+        let Prepared {
+            qos,
+            packet_id,
+            allowed,
+            ..
+        } = prepared;
+        let Some(state) = &self.state else { return };
+        let (key, protocol) = (state.key, state.protocol);
+        let shard = self.ctx.shard.clone();
         let reason = if allowed {
             ReasonCode::Success
         } else {
@@ -165,7 +212,6 @@ impl Connection {
             }
             _ => {}
         }
-        Flow::Continue
     }
 
     async fn subscribe(&mut self, subscribe: Subscribe) {
