@@ -223,7 +223,10 @@ pub async fn write_loop(
         let buf = if ok && len > 0 {
             let (result, buf) = match &framing {
                 Framing::Raw => {
-                    let BufResult(result, buf) = stream.write_all(buf).await;
+                    // Boxed: an idle connection's writer waits in `next` and holds no
+                    // write, so its task need not have room for one (per-connection
+                    // memory); a busy one writes a batch per allocation.
+                    let BufResult(result, buf) = Box::pin(stream.write_all(buf)).await;
                     (result, buf)
                 }
                 Framing::WebSocket(state) => {
@@ -259,10 +262,10 @@ pub async fn write_loop(
             let _ = Encoder::new().close(Some(CloseCode::NORMAL_CLOSURE), "", &mut close);
         }
         if !close.is_empty() {
-            let _ = stream.write_all(close).await;
+            let _ = Box::pin(stream.write_all(close)).await;
         }
     }
-    let _ = stream.shutdown().await;
+    let _ = Box::pin(stream.shutdown()).await;
 }
 
 /// Read size of a quiet connection (a CONNECT, a ping, an ack fit): what an idle
@@ -320,8 +323,9 @@ impl Reader {
         let offered = self.buf.capacity() - self.buf.len();
         let unread = std::mem::take(&mut self.buf);
         // One future polling the read, the outbox's closing and the timer side by side
-        // (rather than nested `timeout` and `until` wrappers): this is what every idle
-        // connection's task holds while it waits, so its size is per-connection memory.
+        // (rather than nested `timeout` and `until` wrappers, or a helper taking them by
+        // value, which stores them twice): this is what every idle connection's task
+        // holds while it waits, so its size is per-connection memory.
         let mut read = pin!(self.transport.read(unread));
         let mut closed = pin!(outbox.closed());
         let mut timer = pin!(async move {

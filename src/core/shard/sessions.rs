@@ -310,17 +310,41 @@ impl Shard {
     }
 
     /// Publishes a message on this shard and sends it to the other shards that want it.
-    /// A full mailbox makes the publisher wait (its future is boxed, being rare, so
-    /// that every connection's task stays small).
+    /// A full mailbox makes the publisher wait.
     pub async fn route(&self, message: Arc<Message>) {
+        if let Some(blocked) = self.route_or_wait(message) {
+            blocked.await;
+        }
+    }
+
+    /// [`Shard::route`] without a future in the common case: what a full mailbox did
+    /// not take is returned as a boxed future that sends it (in order per shard), for
+    /// the publisher to await. A connection's task is as large as its largest await,
+    /// so the PUBLISH path, which every connection awaits, holds only a pointer.
+    pub fn route_or_wait(
+        &self,
+        message: Arc<Message>,
+    ) -> Option<std::pin::Pin<Box<dyn Future<Output = ()> + '_>>> {
+        let mut blocked: Vec<(u16, ShardMsg)> = Vec::new();
         for (shard, msg) in self.publish(message) {
             let Some(tx) = self.mesh.get(usize::from(shard)) else {
                 continue;
             };
-            if let Err(flume::TrySendError::Full(msg)) = tx.try_send(msg) {
-                Box::pin(self.send(shard, msg)).await;
+            // Once a shard's mailbox is full, what follows for it waits behind.
+            if blocked.iter().any(|(s, _)| *s == shard) {
+                blocked.push((shard, msg));
+            } else if let Err(flume::TrySendError::Full(msg)) = tx.try_send(msg) {
+                blocked.push((shard, msg));
             }
         }
+        if blocked.is_empty() {
+            return None;
+        }
+        Some(Box::pin(async move {
+            for (shard, msg) in blocked {
+                self.send(shard, msg).await;
+            }
+        }))
     }
 
     /// Runs `f` on a session.

@@ -185,8 +185,8 @@ mod tests {
             let reader = serve(stream.clone(), addr, ctx);
             let writer = write_loop(stream, Rc::new(Outbox::new()), shard, Framing::Raw, None);
             let sizes = [
-                ("connection task", size_of_val(&reader), 1216),
-                ("writer task", size_of_val(&writer), 768),
+                ("connection task", size_of_val(&reader), 1088),
+                ("writer task", size_of_val(&writer), 384),
                 ("session", size_of::<SessionSlot>(), 320),
             ];
             for (what, size, limit) in sizes {

@@ -85,8 +85,13 @@ impl Connection {
             Ok(prepared) => prepared,
             Err(flow) => return flow,
         };
-        if let Some(message) = prepared.message.clone() {
-            self.ctx.shard.clone().route(message).await;
+        let shard = self.ctx.shard.clone();
+        let blocked = prepared
+            .message
+            .clone()
+            .and_then(|message| shard.route_or_wait(message));
+        if let Some(blocked) = blocked {
+            blocked.await;
         }
         self.acknowledge_publish(prepared);
         Flow::Continue
