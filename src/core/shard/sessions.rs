@@ -66,22 +66,26 @@ impl Shard {
             }
             None => None,
         };
+        // A taken-over session ends with its connection when that connection's Session
+        // Expiry Interval is 0 (MQTT 5: also when it set 0 at DISCONNECT and is still
+        // closing), as it does under a clean start.
+        let ends = clean_start || taken.as_ref().is_some_and(|s| s.expiry_interval == 0);
         // The will of a taken-over connection: published unless its delay is pending
         // and the session goes on [MQTT-3.1.3-9], [MQTT-3.1.2-8].
         if let Some(session) = taken.as_mut()
             && let Some(will) = session.will.take()
         {
             let delayed = will.properties.will_delay_interval.unwrap_or(0) > 0;
-            if clean_start || !delayed {
+            if ends || !delayed {
                 self.publish_will(*will).await;
             }
         }
-        if clean_start && let Some(session) = taken.as_mut() {
+        if ends && let Some(session) = taken.as_mut() {
             self.unlog_session(session);
         }
-        let present = taken.is_some() && !clean_start;
+        let present = taken.is_some() && !ends;
         let mut session = match taken {
-            Some(mut s) if !clean_start => {
+            Some(mut s) if !ends => {
                 s.protocol = protocol;
                 s.set_window(window);
                 s
