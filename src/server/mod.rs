@@ -92,6 +92,7 @@ impl Server {
         let shared = Arc::new(Shared {
             config,
             connections: AtomicUsize::new(0),
+            draining: AtomicUsize::new(shards),
             started: Instant::now(),
             start_line: worker::StartLine::new(shards),
         });

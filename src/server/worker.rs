@@ -29,6 +29,9 @@ pub struct Shared {
     pub started: Instant,
     /// Where the shards meet at start-up, to share what their logs held.
     pub start_line: StartLine,
+    /// Shards still closing their connections at shutdown: each answers its mailbox
+    /// until none is (a closing connection may wait on another shard's answer).
+    pub draining: AtomicUsize,
 }
 
 /// Where the shards meet at start-up (twice), each answering its mailbox while it waits:
@@ -198,6 +201,14 @@ pub fn run_shard(
         );
         let deadline = Instant::now() + Duration::from_secs(2);
         while live.get() > 0 && Instant::now() < deadline {
+            while let Ok(msg) = mailbox.try_recv() {
+                shard.handle(msg);
+            }
+            compio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // Go on answering the other shards until their connections are closed too.
+        shared.draining.fetch_sub(1, Ordering::AcqRel);
+        while shared.draining.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
             while let Ok(msg) = mailbox.try_recv() {
                 shard.handle(msg);
             }

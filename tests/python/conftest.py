@@ -41,7 +41,9 @@ BACKENDS = [b.strip() for b in os.environ.get("SWITCHYARD_BACKENDS", "uring,port
             if b.strip()]
 SHARDS = int(os.environ.get("SWITCHYARD_SHARDS", "2"))
 START_TIMEOUT = 10.0
-STOP_TIMEOUT = 5.0
+# A stopping gateway may take, by design, up to 1 s to close its listeners, 2 s to let
+# connections flush and close, and 1 s for a commit in flight plus a final fsync.
+STOP_TIMEOUT = 10.0
 
 
 def _listen_port_range():

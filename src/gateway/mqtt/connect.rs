@@ -160,6 +160,11 @@ impl Connection {
             (Some(user), Some(pass)) if (&**user, &pass[..]) == GUEST => {}
             _ => return refuse(self, ReasonCode::BadUserNameOrPassword),
         }
+        // A server that is stopping takes no new session (its sessions' home shards
+        // may have stopped answering).
+        if self.ctx.shard.is_stopping() {
+            return refuse(self, ReasonCode::ServerUnavailable);
+        }
         let mut props = ConnAckProperties::default();
         let client_id = if connect.client_id.is_empty() {
             let id = ByteString::from(format!(

@@ -172,6 +172,7 @@ mod tests {
             let shared = Arc::new(Shared {
                 config: crate::config::Config::default(),
                 connections: Default::default(),
+                draining: Default::default(),
                 started: std::time::Instant::now(),
                 start_line: crate::server::worker::StartLine::new(1),
             });
