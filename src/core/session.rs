@@ -280,6 +280,11 @@ impl Session {
         inflight.chain(self.queue.iter_mut().map(|q| (&mut q.delivery, None)))
     }
 
+    /// The delivery queued last.
+    pub fn last_queued(&self) -> Option<&Delivery> {
+        self.queue.back().map(|q| &q.delivery)
+    }
+
     /// Sets the log id of the delivery most recently offered (see [`Session::offer`]).
     pub fn set_last_log_id(&mut self, admitted: bool, log_id: u64) {
         let last = if admitted {

@@ -608,10 +608,16 @@ impl Shard {
             );
             return None;
         }
-        let (qos, message) = (delivery.qos, delivery.message.clone());
+        // What a persistent session's log needs (only then: an Arc clone per delivery).
+        let logs = slot
+            .session
+            .logged
+            .then(|| (delivery.qos, delivery.message.clone()));
         match slot.session.offer(delivery, slot.peer.is_some()) {
             Ok(Some(inflight)) => {
-                let logged = self.log_offered(slot, Some(&inflight), qos, &message);
+                let logged = logs.and_then(|(qos, message)| {
+                    self.log_offered(slot, Some(&inflight), qos, &message)
+                });
                 if let Some(peer) = &slot.peer
                     && peer.send_publish(&inflight.delivery, Some(inflight.packet_id), false)
                 {
@@ -619,7 +625,7 @@ impl Shard {
                 }
                 logged
             }
-            Ok(None) => self.log_offered(slot, None, qos, &message),
+            Ok(None) => logs.and_then(|(qos, message)| self.log_offered(slot, None, qos, &message)),
             Err(_) => {
                 ShardStats::add(&stats.messages_dropped, 1);
                 None

@@ -174,10 +174,7 @@ impl Shard {
         }
         let (delivery, packet) = match admitted {
             Some(i) => (i.delivery.clone(), Some((i.packet_id, i.state))),
-            None => {
-                let (delivery, _) = session.deliveries_mut().last()?;
-                (delivery.clone(), None)
-            }
+            None => (session.last_queued()?.clone(), None),
         };
         let logged = self.log_delivery(&session.client_id, &delivery, packet);
         // While the disk alarm is raised (or was just raised by a refused append), the
@@ -292,16 +289,13 @@ impl Shard {
         id: PacketId,
         pressure: Option<&std::sync::Arc<crate::core::message::Pressure>>,
     ) -> bool {
-        let Some((new, logged, client_id)) = self.with_session(key, |s| {
-            (
-                s.incoming_qos2.insert(id.get()),
-                s.logged,
-                s.client_id.clone(),
-            )
+        let Some((new, logged)) = self.with_session(key, |s| {
+            let new = s.incoming_qos2.insert(id.get());
+            (new, (new && s.logged).then(|| s.client_id.clone()))
         }) else {
             return false;
         };
-        if new && logged {
+        if let Some(client_id) = logged {
             let record = Record::SessionIncoming {
                 client_id,
                 packet_id: id,
@@ -319,16 +313,13 @@ impl Shard {
     /// PUBREL (or a refused PUBLISH) freed incoming packet identifier `id`: returns
     /// whether it was taken.
     pub fn free_incoming(&self, key: u64, id: PacketId) -> bool {
-        let Some((known, logged, client_id)) = self.with_session(key, |s| {
-            (
-                s.incoming_qos2.remove(&id.get()),
-                s.logged,
-                s.client_id.clone(),
-            )
+        let Some((known, logged)) = self.with_session(key, |s| {
+            let known = s.incoming_qos2.remove(&id.get());
+            (known, (known && s.logged).then(|| s.client_id.clone()))
         }) else {
             return false;
         };
-        if known && logged {
+        if let Some(client_id) = logged {
             self.log(&Record::SessionIncoming {
                 client_id,
                 packet_id: id,
