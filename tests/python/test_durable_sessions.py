@@ -172,3 +172,54 @@ def test_an_incoming_qos2_message_is_not_taken_twice_over_a_crash(make_gateway):
     sub = support.Client(gw, client_id=sub_id, version=V311, clean=False)
     assert sub.expect_message().payload == b"once"
     sub.expect_no_message()
+
+
+def test_a_full_disk_never_acknowledges_what_a_session_did_not_store(make_gateway, tmp_path):
+    """The data directory on a 512 KiB tmpfs: QoS 1 publishes to an offline persistent
+    session are PUBACKed while the log takes them; once the disk is full the publisher
+    gets no PUBACK for what was not stored (MQTT 5: DISCONNECT 0x80, or held by the
+    disk alarm), and every PUBACKed message is in the session after a restart."""
+    import subprocess
+    import pytest
+    data = tmp_path / "small"
+    data.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(data)],
+                             capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        gw = make_gateway(server={"data_dir": str(data)},
+                          store={"enabled": True, "segment_size": 65536})
+        cid, topic = support.uid("dsf"), support.uid("dsf")
+        offline_session(gw, cid, topic)
+        pub = support.raw(gw, version=5, timeout=3.0)
+        pub.connect(support.uid("dsf-pub"))
+        acked = []
+        for i in range(1, 2000):
+            body = b"%05d" % i + b"x" * 2000
+            pub.send(mqtt_raw.publish(topic, body, qos=1, pid=i, version=5))
+            try:
+                packet = pub.recv()
+            except (TimeoutError, mqtt_raw.Closed):
+                break  # held by the disk alarm, or closed
+            if packet.kind == mqtt_raw.DISCONNECT:
+                assert packet.reason == 0x80, packet
+                break
+            assert (packet.kind, packet.pid) == (mqtt_raw.PUBACK, i), packet
+            acked.append(body)
+        assert 20 < len(acked) < 1999, len(acked)
+        print(f"{len(acked)} PUBACKed before the disk was full")
+        support.wait_until(lambda: "disk alarm:" in gw.log_path.read_text(errors="replace"),
+                           what="the disk alarm in the log")
+        pub.close()
+        gw.kill_and_restart()
+        sub = support.Client(gw, client_id=cid, version=V311, clean=False)
+        assert sub.session_present
+        got = set()
+        while not set(acked) <= got:
+            got.add(sub.expect_message().payload)
+    finally:
+        support.close_all()
+        if "gw" in locals():
+            gw.stop()
+        subprocess.run(["umount", "-l", str(data)], capture_output=True)
