@@ -8,7 +8,8 @@ its plots (report.py).
 Environment (defaults in brackets):
   REPS [3]  DURATION [5]  WARMUP [1]    seconds per run
   RATE [500]            the open-loop scenarios' msg/s per publisher
-  ONLY                  scenarios, comma-separated [all but the optional ones]
+  ONLY                  scenarios, comma-separated [all but the OPTIONAL ones]
+  FANOUT_RATE [40]  STORE_FSYNC [batch]   mqtt-fanout-open's msg/s, amqp-durable's fsync
   BROKERS               [switchyard-uring switchyard-portable mosquitto rumqttd rabbitmq]
   IDLE_COUNTS [10000,19000]   idle connections per idle scenario (see IDLE_NOTE)
   SHARDS [2]            Switchyard's
@@ -95,6 +96,29 @@ SCENARIOS = [
      "latency at equal load"),
 ]
 
+# Optional scenarios: run only when ONLY names them (the older compare-*.sh scripts'
+# scenarios that the full run leaves out).
+OPTIONAL = [
+    ("mqtt-qos0-unbounded", "mqtt", "msg",
+     f"{MQTT} --pairs 16 --qos 0",
+     "MQTT QoS 0, 16 pairs, closed loop with no backlog bound: measures how much a broker "
+     "buffers (rumqttd starves its subscribers while it reads the publishers)"),
+    ("mqtt-fanout-open", "mqtt", "msg",
+     f"{MQTT} --fanout 1000 --sub-threads 2 --qos 0 --rate {os.environ.get('FANOUT_RATE', '40')}",
+     "MQTT QoS 0 fan-out 1 -> 1,000, open loop at FANOUT_RATE (40) msg/s: latency at equal load"),
+    ("stomp-queue-auto", "stomp", "msg",
+     f"{STOMP} --destination-kind queue --ack auto",
+     "STOMP 1.2, 16 pairs, /queue/ per pair, ack:auto, no receipts, closed loop (TCP is the "
+     "only back-pressure)"),
+    ("amqp-transient", "amqp", "msg",
+     f"{AMQP} --backlog 1000",
+     "AMQP 0-9-1, 16 pairs, no confirms, closed loop, at most 1,000 per pair in flight"),
+    ("amqp-durable", "amqp", "msg",
+     f"{AMQP} --backlog 1000 --confirms --inflight 64 --durable",
+     "amqp-pairs with durable queues and persistent messages: Switchyard's durable log "
+     "([store] enabled, fsync STORE_FSYNC (batch)) beside RabbitMQ's durable classic queues"),
+]
+
 IDLE_NOTE = (
     "This machine caps every process at 20,000 open files (RLIMIT_NOFILE hard limit "
     "20,000; raising it fails with EPERM even as root, in this VM), so no broker here can "
@@ -114,12 +138,14 @@ def main():
     brokers = os.environ.get("BROKERS", " ".join(lib.ALL_BROKERS)).split()
     only = [s for s in os.environ.get("ONLY", "").split(",") if s]
     scenarios = [s for s in SCENARIOS if not only or s[0] in only]
+    scenarios += [s for s in OPTIONAL if s[0] in only]
     if not scenarios:
         sys.exit(f"ONLY={','.join(only)}: no such scenario")
     out = os.path.abspath(os.environ.get(
         "OUT", os.path.join(lib.ROOT, "target", "bench", "compare-" + time.strftime("%Y%m%d-%H%M%S"))))
     os.makedirs(out, exist_ok=True)
-    settings = {"shards": int(os.environ.get("SHARDS", 2))}
+    settings = {"shards": int(os.environ.get("SHARDS", 2)),
+                "store_fsync": os.environ.get("STORE_FSYNC", "batch")}
 
     env = {
         "command": os.environ.get("COMMAND", "benches/compare/run"),
@@ -175,7 +201,9 @@ def main():
     with open(os.path.join(out, "environment.json"), "w") as f:
         json.dump(env, f, indent=1)
     md = os.environ.get("MD", os.path.join(lib.ROOT, "BENCHMARKS.md"))
-    plots = os.environ.get("PLOTS", os.path.join(lib.ROOT, "benches", "results"))
+    # Without BENCHMARKS.md the plots stay with the results (the committed ones are kept).
+    plots = os.environ.get("PLOTS", os.path.join(out, "plots") if md == "-" else
+                           os.path.join(lib.ROOT, "benches", "results"))
     report.write(out, None if md == "-" else md, plots)
 
 
@@ -184,6 +212,8 @@ def run_one(bins, out, rep, scenario, protocol, kind, args, broker, rabbit, sett
     port = lib.port_of(broker, protocol)
     if broker == "rabbitmq":
         return measure(bins, out, rep, scenario, kind, args, broker, rabbit, run, port)
+    if "--durable" in args.split():
+        settings = dict(settings, store=True)
     b = lib.Broker(broker, bins, os.path.join(out, run + ".log"), settings)
     try:
         b.start()

@@ -212,6 +212,8 @@ listen = ["127.0.0.1:{p['amqp']}"]
 [websocket]
 listen = []
 """)
+            if self.settings.get("store"):
+                f.write(f'\n[store]\nenabled = true\nfsync = "{self.settings.get("store_fsync", "batch")}"\n')
         backend = self.name.split("-", 1)[1]
         return [self.bins["switchyard"], "--config", conf, "--shards",
                 str(self.settings.get("shards", 2)), "--io-backend", backend]
