@@ -46,6 +46,8 @@ pub(crate) struct ConnConfig {
     pub(crate) threads: usize,
     pub(crate) broker_pid: Option<u32>,
     pub(crate) settle: Duration,
+    /// `--idle`: most time to open them all; what is open by then is held and measured.
+    pub(crate) deadline: Duration,
     pub(crate) warmup: Duration,
     pub(crate) duration: Duration,
     pub(crate) quiet: bool,
@@ -196,6 +198,17 @@ pub(crate) fn idle(cfg: &ConnConfig, target: usize, tag: &str) -> IdleOutcome {
                 let mut mine = Vec::new();
                 for k in (t..target).step_by(threads) {
                     if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    if start.elapsed() >= cfg.deadline {
+                        if let Ok(mut f) = failures.lock() {
+                            f.push(format!(
+                                "not all open after {:.0} s (--idle-deadline): {} open",
+                                cfg.deadline.as_secs_f64(),
+                                opened.load(Ordering::Relaxed)
+                            ));
+                        }
+                        stop.store(true, Ordering::Relaxed);
                         break;
                     }
                     let source = (!cfg.sources.is_empty())

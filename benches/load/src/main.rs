@@ -104,6 +104,10 @@ struct Args {
     /// `--idle`: the broker's process id, whose VmRSS is read before and after.
     #[arg(long, value_name = "PID")]
     broker_pid: Option<u32>,
+    /// `--idle`: most seconds to open the connections; a broker that stops accepting
+    /// (RabbitMQ's file descriptor alarm) is measured with what it holds by then.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    idle_deadline: f64,
     /// `--idle`: seconds between the last connection and the memory reading.
     #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
     settle: f64,
@@ -299,15 +303,12 @@ fn connection_scenario(args: &Args) -> ExitCode {
         return ExitCode::from(64);
     }
     let port = args.port.unwrap_or(1883);
-    let addr = match (args.host.as_str(), port)
+    let Ok(Some(addr)) = (args.host.as_str(), port)
         .to_socket_addrs()
         .map(|mut a| a.next())
-    {
-        Ok(Some(a)) => a,
-        _ => {
-            eprintln!("switchyard-load: {}:{port}: no address", args.host);
-            return ExitCode::from(64);
-        }
+    else {
+        eprintln!("switchyard-load: {}:{port}: no address", args.host);
+        return ExitCode::from(64);
     };
     let secs = |s: f64| Duration::try_from_secs_f64(s).unwrap_or(Duration::ZERO);
     let cfg = conns::ConnConfig {
@@ -325,6 +326,7 @@ fn connection_scenario(args: &Args) -> ExitCode {
         threads: args.conn_threads,
         broker_pid: args.broker_pid,
         settle: secs(args.settle),
+        deadline: secs(args.idle_deadline),
         warmup: secs(args.warmup),
         duration: secs(args.duration),
         quiet: args.quiet,
