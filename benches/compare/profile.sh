@@ -74,11 +74,11 @@ for c in "${CASES[@]}"; do
     PID=""
     echo "==> $c"; cat "$OUT/$c.txt"
     perf report -i "$OUT/$c.perf.data" --no-children --sort symbol --stdio --percent-limit 0.7 \
-        -g none 2>/dev/null | grep -v '^$' >"$OUT/$c.self.txt"
+        -g none 2>/dev/null | grep -v '^$' >"$OUT/$c.self.txt" || true
     perf report -i "$OUT/$c.perf.data" --children --sort symbol --stdio --percent-limit 3 \
         -g caller,0.5,callee,function,percent --max-stack 24 2>/dev/null >"$OUT/$c.callers.txt"
     perf report -i "$OUT/$c.perf.data" --no-children --sort comm,dso --stdio 2>/dev/null |
-        grep -v '^#' | grep -v '^$' | head -12 >"$OUT/$c.threads.txt"
+        grep -v '^#' | grep -v '^$' | head -12 >"$OUT/$c.threads.txt" || true
     head -40 "$OUT/$c.self.txt"
 done
 rm -rf "$STATE"
