@@ -256,10 +256,10 @@ def scenario_svg(name, kind, brokers, table, what):
     rows = [(b, table.get((name, b))) for b in brokers if table.get((name, b)) is not None]
     rows = [(b, m) for b, m in rows if m.get("ok")]
     if kind == "idle":
-        body = f'<text x="450" y="20" text-anchor="middle" font-size="13">{esc(what[:140])}</text>'
+        body = f'<text x="450" y="20" text-anchor="middle" font-size="13">{esc(name)}: {esc(what[:100])}</text>'
         body += bars(40, 60, 820, 320, [(b, m.get("bpc"), COLOURS.get(b, "#888")) for b, m in rows],
-                     "broker RSS per idle connection (bytes; goal for Switchyard: < 4,096)",
-                     lambda v: f"{v:,.0f}")
+                     "broker RSS per idle connection, bytes, log scale (goal for Switchyard: < 4,096)",
+                     lambda v: f"{v:,.0f}", log=True)
         return svg_doc(900, 420, body)
     unit = "handshakes / s" if kind == "rate" else "delivered msg / s"
     body = f'<text x="550" y="20" text-anchor="middle" font-size="13">{esc(name)}: {esc(what[:150])}</text>'

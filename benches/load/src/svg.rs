@@ -37,7 +37,7 @@ pub(crate) fn per_second_json(p: &[(u64, u64)]) -> String {
 const W: f64 = 900.0;
 const PANEL_H: f64 = 260.0;
 const LEFT: f64 = 90.0;
-const RIGHT: f64 = 20.0;
+const RIGHT: f64 = 40.0;
 
 /// The two panels: `series` names the two per-second counts (e.g. "published",
 /// "delivered"); `latency_what` labels the latency axis.
