@@ -134,6 +134,9 @@ fn connect_from(source: Option<IpAddr>, addr: SocketAddr) -> io::Result<TcpStrea
     }
     socket.connect_timeout(&addr.into(), HANDSHAKE_TIMEOUT)?;
     socket.set_tcp_nodelay(true)?;
+    // A broker that stops accepting (RabbitMQ's file descriptor alarm) leaves the kernel's
+    // accepted connection unanswered: the CONNACK read must not wait forever.
+    socket.set_read_timeout(Some(HANDSHAKE_TIMEOUT))?;
     Ok(socket.into())
 }
 
