@@ -20,13 +20,20 @@
 //! MQTT publisher may run ahead of its slowest subscriber (a QoS 0 fan-out otherwise
 //! measures how much the broker buffers and drops).
 //!
-//! What it does not do yet (issue 7): QoS 2, wildcard fan-out, idle connections,
-//! connection rate, plots.
+//! `--fanin N` runs N publishers (a topic each) into one subscriber on a wildcard.
+//! `--idle N` opens N idle MQTT connections from several loopback source addresses and
+//! reads the broker's memory per connection (`--broker-pid`); `--connect-rate C` runs C
+//! clients connecting and disconnecting in a loop (`conns.rs`). `--svg FILE` draws the
+//! run: throughput per second and latency by percentile (`svg.rs`). A progress bar on
+//! stderr when it is a terminal, a line per second otherwise.
+//!
+//! What it does not do yet (issue 7): QoS 2, AMQP fan-out.
 
 mod amqp;
 mod amqp_clients;
 mod amqp_publisher;
 mod conn;
+mod conns;
 mod mux;
 mod publisher;
 mod report;
@@ -34,6 +41,7 @@ mod run;
 mod stomp;
 mod stomp_clients;
 mod subscriber;
+mod svg;
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::process::ExitCode;
@@ -70,6 +78,39 @@ struct Args {
     /// `/topic/` destinations only).
     #[arg(long, value_name = "M", conflicts_with = "pairs")]
     fanout: Option<usize>,
+    /// MQTT, instead of pairs: N publishers, topic `load/{run}/{i}` each, and one
+    /// subscriber on `load/{run}/+`. With `--backlog B` each publisher stays at most B
+    /// messages ahead of its share (1/N) of what the subscriber received.
+    #[arg(long, value_name = "N", conflicts_with_all = ["pairs", "fanout"])]
+    fanin: Option<usize>,
+    /// MQTT, instead of a message run: open N idle connections (CONNECT/CONNACK only),
+    /// read the broker's RSS (`--broker-pid`) before and `--settle` seconds after, and
+    /// report the bytes per connection.
+    #[arg(long, value_name = "N", conflicts_with_all = ["fanout", "fanin", "connect_rate"])]
+    idle: Option<usize>,
+    /// MQTT, instead of a message run: C clients connect (CONNECT/CONNACK) and
+    /// disconnect in a loop for the warm-up and `--duration`; reports handshakes per
+    /// second and the connect() to CONNACK latency.
+    #[arg(long, value_name = "C", conflicts_with_all = ["fanout", "fanin"])]
+    connect_rate: Option<usize>,
+    /// `--idle`, `--connect-rate`: bind the connections to K loopback source addresses,
+    /// 127.0.0.2 ..= 127.0.0.(K+1), in turn (0: the kernel's choice). One source address
+    /// has about 28,000 ephemeral ports.
+    #[arg(long, value_name = "K", default_value_t = 8)]
+    sources: u8,
+    /// `--idle`: threads opening the connections.
+    #[arg(long, value_name = "T", default_value_t = 4)]
+    conn_threads: usize,
+    /// `--idle`: the broker's process id, whose VmRSS is read before and after.
+    #[arg(long, value_name = "PID")]
+    broker_pid: Option<u32>,
+    /// `--idle`: most seconds to open the connections; a broker that stops accepting
+    /// (RabbitMQ's file descriptor alarm) is measured with what it holds by then.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    idle_deadline: f64,
+    /// `--idle`: seconds between the last connection and the memory reading.
+    #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
+    settle: f64,
     /// MQTT: the subscribers share N reader threads, each waiting on its share of the
     /// connections with epoll, instead of a thread each (0, the default). For fan-outs to
     /// hundreds of subscribers, where a thread each would wake every thread per message.
@@ -154,6 +195,10 @@ struct Args {
     /// Also write the results as JSON to this file.
     #[arg(long, value_name = "FILE")]
     json: Option<std::path::PathBuf>,
+    /// Also draw the run as SVG to this file: published and delivered messages per
+    /// second, and the latency by percentile.
+    #[arg(long, value_name = "FILE")]
+    svg: Option<std::path::PathBuf>,
     /// A name for the broker under test, carried into the output.
     #[arg(long, default_value = "")]
     label: String,
@@ -204,6 +249,9 @@ enum Version {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if args.idle.is_some() || args.connect_rate.is_some() {
+        return connection_scenario(&args);
+    }
     let config = match config(&args) {
         Ok(c) => c,
         Err(e) => {
@@ -220,10 +268,7 @@ fn main() -> ExitCode {
     };
     let summary = report::Summary::new(&config, &args.label, &outcome);
     print!("{}", summary.table());
-    if let Some(path) = &args.json
-        && let Err(e) = std::fs::write(path, summary.json())
-    {
-        eprintln!("switchyard-load: writing {}: {e}", path.display());
+    if !write_outputs(&args, &summary.json(), Some(&summary.svg())) {
         return ExitCode::FAILURE;
     }
     if !outcome.failures.is_empty() {
@@ -232,6 +277,74 @@ fn main() -> ExitCode {
         // Lost or duplicated at QoS 1, with STOMP receipts or AMQP confirms: a broker bug
         // (no reconnects happen here).
         ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Writes the JSON and SVG files asked for; false (after a message) if one failed.
+fn write_outputs(args: &Args, json: &str, svg: Option<&str>) -> bool {
+    let files = [(args.json.as_ref(), Some(json)), (args.svg.as_ref(), svg)];
+    for (path, content) in files {
+        if let (Some(path), Some(content)) = (path, content)
+            && let Err(e) = std::fs::write(path, content)
+        {
+            eprintln!("switchyard-load: writing {}: {e}", path.display());
+            return false;
+        }
+    }
+    true
+}
+
+/// `--idle` and `--connect-rate`.
+fn connection_scenario(args: &Args) -> ExitCode {
+    if args.protocol != Wire::Mqtt {
+        eprintln!("switchyard-load: --idle and --connect-rate are done for MQTT only");
+        return ExitCode::from(64);
+    }
+    let port = args.port.unwrap_or(1883);
+    let Ok(Some(addr)) = (args.host.as_str(), port)
+        .to_socket_addrs()
+        .map(|mut a| a.next())
+    else {
+        eprintln!("switchyard-load: {}:{port}: no address", args.host);
+        return ExitCode::from(64);
+    };
+    let secs = |s: f64| Duration::try_from_secs_f64(s).unwrap_or(Duration::ZERO);
+    let cfg = conns::ConnConfig {
+        addr,
+        protocol: match args.mqtt {
+            Version::V311 => Protocol::V311,
+            Version::V5 => Protocol::V5,
+        },
+        keep_alive: args.keep_alive,
+        sources: if addr.ip().is_loopback() {
+            conns::loopback_sources(args.sources)
+        } else {
+            Vec::new()
+        },
+        threads: args.conn_threads,
+        broker_pid: args.broker_pid,
+        settle: secs(args.settle),
+        deadline: secs(args.idle_deadline),
+        warmup: secs(args.warmup),
+        duration: secs(args.duration),
+        quiet: args.quiet,
+    };
+    let tag = format!("{:x}", std::process::id());
+    let (table, json, plot, failed) = if let Some(n) = args.idle {
+        let o = conns::idle(&cfg, n, &tag);
+        let (t, j) = report::idle_report(&args.label, &addr.to_string(), &o);
+        (t, j, None, o.connected == 0)
+    } else {
+        let c = args.connect_rate.unwrap_or(1);
+        let o = conns::connect_rate(&cfg, c, &tag);
+        let (t, j, p) = report::rate_report(&args.label, &addr.to_string(), args.duration, &o);
+        (t, j, Some(p), o.in_window == 0)
+    };
+    print!("{table}");
+    if !write_outputs(args, &json, plot.as_deref()) || failed {
+        ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
     }
@@ -253,10 +366,14 @@ fn config(args: &Args) -> Result<Config, String> {
     if args.payload < 16 {
         return Err("--payload must be at least 16 bytes".into());
     }
-    let topology = match args.fanout {
-        Some(m) => Topology::Fanout(m),
-        None => Topology::Pairs(args.pairs),
+    let topology = match (args.fanout, args.fanin) {
+        (Some(m), _) => Topology::Fanout(m),
+        (None, Some(n)) => Topology::Fanin(n),
+        (None, None) => Topology::Pairs(args.pairs),
     };
+    if args.fanin.is_some() && args.protocol != Wire::Mqtt {
+        return Err("--fanin is done for MQTT only".into());
+    }
     if topology.subscribers() == 0 {
         return Err("--pairs and --fanout must be at least 1".into());
     }

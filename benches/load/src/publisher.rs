@@ -62,6 +62,10 @@ pub(crate) struct Template {
     bytes: Vec<u8>,
     packet_id_at: Option<usize>,
     payload_at: usize,
+    /// Or-ed into every sequence number in the payload: the publisher's number in its
+    /// top 16 bits in a fan-in, so that the one subscriber checks each publisher's
+    /// order apart; 0 otherwise.
+    origin: u64,
 }
 
 impl Template {
@@ -97,9 +101,17 @@ impl Template {
             packet_id_at: (qos != QoS::AtMostOnce).then_some(topic_end),
             payload_at: wire.len() - payload_size,
             bytes: wire.to_vec(),
+            origin: 0,
         };
         template.check(protocol, topic, qos)?;
         Ok(template)
+    }
+
+    /// The same template with publisher number `origin` in the top 16 bits of every
+    /// sequence number (fan-in).
+    pub(crate) fn with_origin(mut self, origin: u16) -> Self {
+        self.origin = u64::from(origin) << crate::subscriber::ORIGIN_SHIFT;
+        self
     }
 
     /// Appends one message to `out`.
@@ -113,7 +125,7 @@ impl Template {
         }
         let payload = &mut msg[self.payload_at..];
         payload[..8].copy_from_slice(&sent_ns.to_le_bytes());
-        payload[8..16].copy_from_slice(&seq.to_le_bytes());
+        payload[8..16].copy_from_slice(&(seq | self.origin).to_le_bytes());
     }
 
     /// Decodes a patched message with the codec and compares every field.
@@ -172,6 +184,10 @@ pub(crate) struct PubSpec {
     pub(crate) backlog: u64,
     /// The live received counts of the subscribers of this publisher's messages.
     pub(crate) delivered: Vec<Arc<AtomicU64>>,
+    /// How many publishers those subscribers' counts are shared by: in a fan-in of N
+    /// the one subscriber's count divided by N stands for this publisher's share (the
+    /// publishers run at about the same pace); 1 otherwise.
+    pub(crate) share: u64,
     /// Spreads the open-loop schedules of the publishers over one interval.
     pub(crate) phase: f64,
     pub(crate) template: Box<dyn MessageTemplate + Send>,
@@ -262,7 +278,7 @@ fn write_loop(
             .iter()
             .map(|c| c.load(Ordering::Acquire))
             .min()
-            .unwrap_or(u64::MAX)
+            .map_or(u64::MAX, |n| n / spec.share.max(1))
     };
     let due = |k: u64| match interval {
         Some(i) => shared.start_ns + ((k as f64 + spec.phase) * i) as u64,

@@ -4,7 +4,9 @@ use std::fmt::Write as _;
 
 use switchyard_mqtt::{Protocol, QoS};
 
+use crate::conns::{IdleOutcome, RateOutcome};
 use crate::run::{Config, Outcome, Topology};
+use crate::svg;
 
 /// The numbers a run reports, computed once for both formats.
 pub(crate) struct Summary<'a> {
@@ -43,6 +45,7 @@ impl<'a> Summary<'a> {
         let shape = match c.topology {
             Topology::Pairs(n) => format!("{n} pairs"),
             Topology::Fanout(m) => format!("fan-out 1 -> {m}"),
+            Topology::Fanin(n) => format!("fan-in {n} -> 1 (wildcard)"),
         };
         let mode = match c.rate {
             Some(r) => format!("open loop {r} msg/s per publisher"),
@@ -178,6 +181,7 @@ impl<'a> Summary<'a> {
         let (scenario, publishers, subscribers) = match c.topology {
             Topology::Pairs(n) => ("pairs", n, n),
             Topology::Fanout(m) => ("fanout", 1, m),
+            Topology::Fanin(n) => ("fanin", n, 1),
         };
         let failures: Vec<String> = o.failures.iter().map(|f| json_string(f)).collect();
         let amqp = c.amqp.as_ref().map_or("null".to_owned(), |a| {
@@ -221,6 +225,7 @@ impl<'a> Summary<'a> {
                 "\"published\":{},\"acked\":{},\"received\":{},\"expected\":{},",
                 "\"received_in_window\":{},\"lost\":{},\"acked_lost\":{},\"duplicated\":{},\"reordered\":{},",
                 "\"mismatches\":[{}],\"drain_s\":{:.3},\"generator_cpu_s\":{},\"wall_s\":{},",
+                "\"percentiles_us\":{},\"per_second\":{},",
                 "\"failures\":[{}]}}\n"
             ),
             json_string(self.label),
@@ -270,7 +275,25 @@ impl<'a> Summary<'a> {
             o.drain_time.as_secs_f64(),
             o.cpu.map_or("null".to_owned(), |(c, _)| format!("{c:.2}")),
             o.cpu.map_or("null".to_owned(), |(_, w)| format!("{w:.2}")),
+            svg::percentiles_json(&svg::percentiles_us(&o.latency)),
+            svg::per_second_json(&o.per_second),
             failures.join(","),
+        )
+    }
+
+    /// The plots of the run as SVG.
+    pub(crate) fn svg(&self) -> String {
+        let title = if self.label.is_empty() {
+            self.scenario()
+        } else {
+            format!("[{}] {}", self.label, self.scenario())
+        };
+        svg::render(
+            &title,
+            &self.outcome.per_second,
+            ("published", "delivered"),
+            &svg::percentiles_us(&self.outcome.latency),
+            "end-to-end latency",
         )
     }
 }
@@ -287,7 +310,7 @@ fn version(protocol: Protocol) -> &'static str {
 }
 
 /// A number rounded to an integer with thousands separators: 1234567.8 -> "1,234,568".
-fn group(x: f64) -> String {
+pub(crate) fn group(x: f64) -> String {
     let digits = format!("{:.0}", x.max(0.0));
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, ch) in digits.chars().enumerate() {
@@ -300,7 +323,7 @@ fn group(x: f64) -> String {
 }
 
 /// A JSON string literal.
-fn json_string(s: &str) -> String {
+pub(crate) fn json_string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for ch in s.chars() {
@@ -315,6 +338,140 @@ fn json_string(s: &str) -> String {
     }
     out.push('"');
     out
+}
+
+/// The idle-connections result as a table and as JSON (the keys the compare scripts read:
+/// `delivered_per_s` is the connections opened per second, `idle` the memory).
+pub(crate) fn idle_report(label: &str, addr: &str, o: &IdleOutcome) -> (String, String) {
+    let per_conn = o.bytes_per_conn();
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "{}idle MQTT connections against {addr}: {} of {} open in {:.1} s ({} still open after the settle)",
+        if label.is_empty() {
+            String::new()
+        } else {
+            format!("[{label}] ")
+        },
+        group(o.connected as f64),
+        group(o.target as f64),
+        o.connect_s,
+        group(o.alive_after as f64)
+    );
+    if let (Some(b), Some(a)) = (o.rss_before_kib, o.rss_after_kib) {
+        let _ = writeln!(
+            t,
+            "  broker RSS    {} KiB before, {} KiB after: {} bytes per connection",
+            group(b as f64),
+            group(a as f64),
+            group(per_conn.unwrap_or(0.0))
+        );
+    }
+    for f in &o.failures {
+        let _ = writeln!(t, "  STOPPED: {f}");
+    }
+    let opt = |v: Option<u64>| v.map_or("null".to_owned(), |v| v.to_string());
+    let failures: Vec<String> = o.failures.iter().map(|f| json_string(f)).collect();
+    let json = format!(
+        concat!(
+            "{{\"label\":{},\"broker\":{},\"scenario\":\"idle\",\"protocol\":\"mqtt\",\"qos\":0,",
+            "\"delivered_per_s\":{:.1},\"lost\":0,\"duplicated\":0,\"expected\":0,",
+            "\"idle\":{{\"target\":{},\"connected\":{},\"alive_after\":{},\"connect_s\":{:.3},",
+            "\"rss_before_kib\":{},\"rss_after_kib\":{},\"bytes_per_conn\":{}}},",
+            "\"generator_cpu_s\":{},\"wall_s\":{},\"failures\":[{}]}}\n"
+        ),
+        json_string(label),
+        json_string(addr),
+        o.connected as f64 / o.connect_s.max(1e-9),
+        o.target,
+        o.connected,
+        o.alive_after,
+        o.connect_s,
+        opt(o.rss_before_kib),
+        opt(o.rss_after_kib),
+        per_conn.map_or("null".to_owned(), |v| format!("{v:.1}")),
+        o.cpu.map_or("null".to_owned(), |(c, _)| format!("{c:.2}")),
+        o.cpu.map_or("null".to_owned(), |(_, w)| format!("{w:.2}")),
+        failures.join(","),
+    );
+    (t, json)
+}
+
+/// The connect-rate result as a table, JSON (`delivered_per_s` is handshakes per second,
+/// the latency that from connect() to CONNACK) and SVG.
+pub(crate) fn rate_report(
+    label: &str,
+    addr: &str,
+    duration_s: f64,
+    o: &RateOutcome,
+) -> (String, String, String) {
+    let per_s = o.in_window as f64 / duration_s;
+    let h = &o.latency;
+    let us = |q: f64| h.value_at_quantile(q) as f64 / 1e3;
+    let what = format!(
+        "{}connect rate, {} clients in a CONNECT/CONNACK/DISCONNECT loop against {addr}",
+        if label.is_empty() {
+            String::new()
+        } else {
+            format!("[{label}] ")
+        },
+        o.clients
+    );
+    let mut t = String::new();
+    let _ = writeln!(t, "{what}");
+    let _ = writeln!(t, "  handshakes    {:>12} /s", group(per_s));
+    let _ = writeln!(
+        t,
+        "  latency (µs)  p50 {}  p99 {}  p99.9 {}  max {}",
+        group(us(0.5)),
+        group(us(0.99)),
+        group(us(0.999)),
+        group(h.max() as f64 / 1e3)
+    );
+    let _ = writeln!(
+        t,
+        "  totals        {} handshakes, {} errors",
+        group(o.total as f64),
+        group(o.errors as f64)
+    );
+    for f in &o.failures {
+        let _ = writeln!(t, "  ERROR: {f}");
+    }
+    let failures: Vec<String> = o.failures.iter().map(|f| json_string(f)).collect();
+    let json = format!(
+        concat!(
+            "{{\"label\":{},\"broker\":{},\"scenario\":\"connect-rate\",\"protocol\":\"mqtt\",\"qos\":0,",
+            "\"clients\":{},\"delivered_per_s\":{:.1},\"handshakes\":{},\"errors\":{},",
+            "\"lost\":0,\"duplicated\":0,\"expected\":0,",
+            "\"latency_us\":{{\"p50\":{:.1},\"p99\":{:.1},\"p99_9\":{:.1},\"max\":{:.1},\"mean\":{:.1}}},",
+            "\"percentiles_us\":{},\"per_second\":{},",
+            "\"generator_cpu_s\":{},\"wall_s\":{},\"failures\":[{}]}}\n"
+        ),
+        json_string(label),
+        json_string(addr),
+        o.clients,
+        per_s,
+        o.total,
+        o.errors,
+        us(0.5),
+        us(0.99),
+        us(0.999),
+        h.max() as f64 / 1e3,
+        h.mean() / 1e3,
+        svg::percentiles_json(&svg::percentiles_us(h)),
+        svg::per_second_json(&o.per_second),
+        o.cpu.map_or("null".to_owned(), |(c, _)| format!("{c:.2}")),
+        o.cpu.map_or("null".to_owned(), |(_, w)| format!("{w:.2}")),
+        failures.join(","),
+    );
+    let plot = svg::render(
+        &what,
+        &o.per_second,
+        ("", "handshakes"),
+        &svg::percentiles_us(h),
+        "connect() to CONNACK",
+    );
+    (t, json, plot)
 }
 
 #[cfg(test)]

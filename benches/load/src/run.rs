@@ -65,12 +65,15 @@ pub(crate) enum Topology {
     Pairs(usize),
     /// One publisher, M subscribers, all on one topic.
     Fanout(usize),
+    /// N publishers, a topic each (`load/{run}/{i}`), and one subscriber on the
+    /// wildcard `load/{run}/+` (MQTT).
+    Fanin(usize),
 }
 
 impl Topology {
     pub(crate) fn publishers(self) -> usize {
         match self {
-            Self::Pairs(n) => n,
+            Self::Pairs(n) | Self::Fanin(n) => n,
             Self::Fanout(_) => 1,
         }
     }
@@ -78,14 +81,27 @@ impl Topology {
     pub(crate) fn subscribers(self) -> usize {
         match self {
             Self::Pairs(n) | Self::Fanout(n) => n,
+            Self::Fanin(_) => 1,
         }
     }
 
-    /// The publisher whose messages subscriber `i` receives.
+    /// The publisher whose messages subscriber `i` receives (in a fan-in: every
+    /// publisher's; this gives the first).
     pub(crate) fn source(self, i: usize) -> usize {
         match self {
             Self::Pairs(_) => i,
-            Self::Fanout(_) => 0,
+            Self::Fanout(_) | Self::Fanin(_) => 0,
+        }
+    }
+
+    /// The publishers whose messages subscriber `i` receives.
+    pub(crate) fn sources(self, i: usize) -> std::ops::Range<usize> {
+        match self {
+            Self::Fanin(n) => 0..n,
+            _ => {
+                let s = self.source(i);
+                s..s + 1
+            }
         }
     }
 }
@@ -164,6 +180,9 @@ pub(crate) struct Outcome {
     /// The generator's own CPU time over the whole run and the run's wall time, seconds.
     pub(crate) cpu: Option<(f64, f64)>,
     pub(crate) latency: Histogram<u64>,
+    /// Published and delivered messages in each second from the start (warm-up
+    /// included), for the plot.
+    pub(crate) per_second: Vec<(u64, u64)>,
     pub(crate) failures: Vec<String>,
 }
 
@@ -256,32 +275,36 @@ pub(crate) fn run(config: &Config) -> Result<Outcome, String> {
             .sum::<u64>()
     };
     let fan = match topology {
-        Topology::Pairs(_) => 1,
+        Topology::Pairs(_) | Topology::Fanin(_) => 1,
         Topology::Fanout(m) => m as u64,
     };
 
     // Warm-up and measurement, with a progress line per second.
+    let mut progress = Progress::new(config.quiet, shared.end_ns - shared.start_ns);
+    let mut per_second = Vec::new();
     let mut last = (0u64, 0u64);
     let mut tick = shared.start_ns;
     while shared.now_ns() < shared.end_ns && !shared.is_aborted() {
         tick += 1_000_000_000;
         shared.sleep_until(tick.min(shared.end_ns));
         let now = (sent(&pub_counters), sum(&sub_counts));
-        if !config.quiet {
-            let phase = if shared.now_ns() <= shared.warm_end_ns {
-                "warm-up"
-            } else {
-                "measure"
-            };
-            eprintln!(
-                "  {:>5.1} s {phase}: published {:>9} /s, delivered {:>9} /s",
-                (shared.now_ns().saturating_sub(shared.start_ns)) as f64 / 1e9,
+        let phase = if shared.now_ns() <= shared.warm_end_ns {
+            "warm-up"
+        } else {
+            "measure"
+        };
+        progress.update(
+            shared.now_ns().saturating_sub(shared.start_ns),
+            &format!(
+                "{phase}: published {:>9} /s, delivered {:>9} /s",
                 now.0 - last.0,
                 now.1 - last.1
-            );
-        }
+            ),
+        );
+        per_second.push((now.0 - last.0, now.1 - last.1));
         last = now;
     }
+    progress.finish();
 
     // Drain: QoS 1 until every message is acknowledged and delivered, QoS 0 until
     // everything or nothing more arrives. After a failure (a connection lost), until every
@@ -354,6 +377,7 @@ pub(crate) fn run(config: &Config) -> Result<Outcome, String> {
             .zip(cpu_start)
             .map(|(end, start)| (end - start, base.elapsed().as_secs_f64())),
         latency: subscriber::histogram(),
+        per_second,
         failures: shared
             .failures
             .lock()
@@ -361,15 +385,12 @@ pub(crate) fn run(config: &Config) -> Result<Outcome, String> {
             .unwrap_or_default(),
     };
     for (i, r) in &results {
-        let i = *i;
-        let source = &pub_counters[topology.source(i)];
-        let owed = source.sent.load(Ordering::Acquire);
+        let sources = pub_counters.get(topology.sources(*i)).unwrap_or_default();
+        let owed = sent(sources);
         if config.qos != QoS::AtMostOnce {
-            outcome.acked_lost += source
-                .acked
-                .load(Ordering::Acquire)
-                .saturating_sub(r.received);
+            outcome.acked_lost += acked(sources).saturating_sub(r.received);
         }
+        let i = *i;
         outcome.received += r.received;
         outcome.received_in_window += r.received_in_window;
         outcome.expected += owed;
@@ -396,7 +417,11 @@ fn connect_mqtt(config: &Config, tag: &str) -> Result<Clients<Conn>, String> {
         let id = format!("swl-{tag}-s{i}");
         let mut conn = Conn::open(config.addr, config.protocol, &id, config.keep_alive)
             .map_err(|e| format!("subscriber {i}: connect to {}: {e}", config.addr))?;
-        conn.subscribe(&topic(tag, topology.source(i)), config.qos)
+        let filter = match topology {
+            Topology::Fanin(_) => format!("load/{tag}/+"),
+            _ => topic(tag, topology.source(i)),
+        };
+        conn.subscribe(&filter, config.qos)
             .map_err(|e| format!("subscriber {i}: subscribe: {e}"))?;
         subscribers.push(conn);
     }
@@ -455,12 +480,17 @@ fn start_mqtt(
     let publishers = config.topology.publishers();
     for (i, conn) in clients.publishers.into_iter().enumerate() {
         let window = config.inflight.min(u64::from(conn.receive_maximum));
-        let template = Template::new(config.protocol, &topic(tag, i), config.qos, config.payload)
-            .map_err(|e| format!("publisher {i}: {e}"))?;
+        let mut template =
+            Template::new(config.protocol, &topic(tag, i), config.qos, config.payload)
+                .map_err(|e| format!("publisher {i}: {e}"))?;
+        if let Topology::Fanin(_) = config.topology {
+            let origin = u16::try_from(i).map_err(|_| "--fanin: at most 65,536 publishers")?;
+            template = template.with_origin(origin);
+        }
         // The live counts of this publisher's subscribers, for the backlog bound.
         let delivered = if config.backlog > 0 && config.rate.is_none() {
             (0..config.topology.subscribers())
-                .filter(|&j| config.topology.source(j) == i)
+                .filter(|&j| config.topology.sources(j).contains(&i))
                 .filter_map(|j| started.sub_counts.get(j).cloned())
                 .collect()
         } else {
@@ -473,6 +503,10 @@ fn start_mqtt(
             window,
             backlog: config.backlog,
             delivered,
+            share: match config.topology {
+                Topology::Fanin(n) => n as u64,
+                _ => 1,
+            },
             phase: i as f64 / publishers as f64,
             template: Box::new(template),
         };
@@ -501,7 +535,7 @@ fn run_tag() -> String {
 }
 
 /// This process's user + system CPU time in seconds, from /proc (Linux; 100 ticks/s).
-fn cpu_seconds() -> Option<f64> {
+pub(crate) fn cpu_seconds() -> Option<f64> {
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
     // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
     let rest = stat.rsplit_once(')')?.1;
@@ -509,4 +543,74 @@ fn cpu_seconds() -> Option<f64> {
     let utime: u64 = fields.next()?.parse().ok()?;
     let stime: u64 = fields.next()?.parse().ok()?;
     Some((utime + stime) as f64 / 100.0)
+}
+
+/// The progress of a run on stderr: one line rewritten in place when stderr is a
+/// terminal (a bar, the elapsed time and `what`), else a line per update; nothing when
+/// quiet.
+pub(crate) struct Progress {
+    quiet: bool,
+    tty: bool,
+    total_ns: u64,
+    drawn: bool,
+}
+
+impl Progress {
+    pub(crate) fn new(quiet: bool, total_ns: u64) -> Self {
+        use std::io::IsTerminal as _;
+        Self {
+            quiet,
+            tty: std::io::stderr().is_terminal(),
+            total_ns: total_ns.max(1),
+            drawn: false,
+        }
+    }
+
+    pub(crate) fn update(&mut self, elapsed_ns: u64, what: &str) {
+        if self.quiet {
+            return;
+        }
+        let secs = elapsed_ns as f64 / 1e9;
+        if self.tty {
+            const WIDTH: u64 = 24;
+            let filled = (WIDTH * elapsed_ns.min(self.total_ns) / self.total_ns) as usize;
+            let bar = format!(
+                "{}{}",
+                "#".repeat(filled),
+                "-".repeat(WIDTH as usize - filled)
+            );
+            eprint!("\r  [{bar}] {secs:>5.1} s {what}\x1b[K");
+            self.drawn = true;
+        } else {
+            eprintln!("  {secs:>5.1} s {what}");
+        }
+    }
+
+    /// `n` of `total` done, for the connection scenarios.
+    pub(crate) fn update_count(&mut self, n: u64, total: u64, what: &str) {
+        let total = total.max(1);
+        if self.quiet || !(self.tty || n == total) {
+            return;
+        }
+        if self.tty {
+            const WIDTH: u64 = 24;
+            let filled = (WIDTH * n.min(total) / total) as usize;
+            let bar = format!(
+                "{}{}",
+                "#".repeat(filled),
+                "-".repeat(WIDTH as usize - filled)
+            );
+            eprint!("\r  [{bar}] {n} / {total} {what}\x1b[K");
+            self.drawn = true;
+        } else {
+            eprintln!("  {n} / {total} {what}");
+        }
+    }
+
+    pub(crate) fn finish(&mut self) {
+        if self.drawn {
+            eprintln!();
+            self.drawn = false;
+        }
+    }
 }

@@ -94,6 +94,7 @@ pub(crate) fn start(
             window: config.inflight,
             backlog: 0,
             delivered: Vec::new(),
+            share: 1,
             phase: i as f64 / publishers as f64,
             template: Box::new(template),
         };

@@ -25,9 +25,13 @@ pub(crate) struct SubResult {
     pub(crate) reordered: u64,
     /// End-to-end latency in ns of the messages received in the window.
     pub(crate) latency: Histogram<u64>,
-    /// The sequence number expected next from the publisher.
-    next_seq: u64,
+    /// The sequence number expected next from each publisher (by origin, the top 16
+    /// bits of the sequence number: more than one only in a fan-in).
+    next_seq: Vec<u64>,
 }
+
+/// Where a fan-in publisher's number sits in the sequence numbers it sends.
+pub(crate) const ORIGIN_SHIFT: u32 = 48;
 
 impl SubResult {
     pub(crate) fn new() -> Self {
@@ -36,7 +40,7 @@ impl SubResult {
             received_in_window: 0,
             reordered: 0,
             latency: histogram(),
-            next_seq: 0,
+            next_seq: vec![0],
         }
     }
 
@@ -57,10 +61,16 @@ impl SubResult {
             self.latency
                 .saturating_record(now.saturating_sub(sent).max(1));
         }
-        if seq >= self.next_seq {
-            self.next_seq = seq + 1;
-        } else {
-            self.reordered += 1;
+        let origin = (seq >> ORIGIN_SHIFT) as usize;
+        if origin >= self.next_seq.len() {
+            self.next_seq.resize(origin + 1, 0);
+        }
+        if let Some(next) = self.next_seq.get_mut(origin) {
+            if seq >= *next {
+                *next = seq + 1;
+            } else {
+                self.reordered += 1;
+            }
         }
         Ok(())
     }
