@@ -195,6 +195,10 @@ pub struct MqttConfig {
     /// while it is offline with a persistent session). QoS 0 messages beyond the
     /// outbound byte limit are dropped and counted.
     pub max_queued_messages: usize,
+    /// QoS 1/2 messages queued for a connected client at which the publishers of what
+    /// it receives are held back (their PUBACK/PUBREC, AMQP/STOMP reads wait) until it
+    /// catches up: a short queue is a short latency tail. At most `max_queued_messages`.
+    pub backpressure_queued: usize,
     /// Most bytes buffered for writing to one client before QoS 0 messages are dropped.
     pub max_outbound_bytes: usize,
     /// Upper bound of the session expiry interval a client may ask for, in seconds.
@@ -231,6 +235,7 @@ impl Default for MqttConfig {
             max_connections: 100_000,
             max_inflight: 32,
             max_queued_messages: 1000,
+            backpressure_queued: 100,
             max_outbound_bytes: 1024 * 1024,
             max_session_expiry: u32::MAX,
             max_keep_alive: 0,

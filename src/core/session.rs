@@ -94,13 +94,23 @@ pub struct Session {
     inflight: VecDeque<Inflight>,
     queue: VecDeque<Queued>,
     next_packet_id: u16,
-    window: usize,
-    max_queued: usize,
+    window: u32,
+    max_queued: u32,
+    hold_at: u32,
 }
 
 impl Session {
-    /// A new, empty session.
-    pub fn new(client_id: ByteString, protocol: Protocol, window: u16, max_queued: usize) -> Self {
+    /// A new, empty session that queues at most `max_queued` messages and holds the
+    /// publishers of what it receives once `hold_at` are queued while it is connected.
+    pub fn new(
+        client_id: ByteString,
+        protocol: Protocol,
+        window: u16,
+        max_queued: usize,
+        hold_at: usize,
+    ) -> Self {
+        let max_queued = u32::try_from(max_queued).unwrap_or(u32::MAX);
+        let hold_at = u32::try_from(hold_at).unwrap_or(u32::MAX).min(max_queued);
         Self {
             client_id,
             protocol,
@@ -113,14 +123,15 @@ impl Session {
             inflight: VecDeque::new(),
             queue: VecDeque::new(),
             next_packet_id: 1,
-            window: usize::from(window.max(1)),
+            window: u32::from(window.max(1)),
             max_queued,
+            hold_at,
         }
     }
 
     /// Sets the inflight window for the connection that takes the session over.
     pub fn set_window(&mut self, window: u16) {
-        self.window = usize::from(window.max(1));
+        self.window = u32::from(window.max(1));
     }
 
     /// Messages in the inflight window.
@@ -147,17 +158,19 @@ impl Session {
     pub fn offer(&mut self, delivery: Delivery, online: bool) -> Result<Option<Inflight>, Refused> {
         if online
             && self.queue.is_empty()
-            && self.inflight.len() < self.window
+            && self.inflight.len() < self.window as usize
             && let Some(inflight) = self.admit(delivery.clone())
         {
             return Ok(Some(inflight));
         }
         let mut hold = None;
-        if self.queue.len() >= self.max_queued {
-            match &delivery.message.pressure {
-                Some(pressure) if online => hold = Some(pressure.hold()),
-                _ => return Err(Refused::QueueFull),
+        let queued = self.queue.len();
+        match &delivery.message.pressure {
+            Some(pressure) if online && queued >= self.hold_at as usize => {
+                hold = Some(pressure.hold());
             }
+            _ if queued >= self.max_queued as usize => return Err(Refused::QueueFull),
+            _ => {}
         }
         self.queue.push_back(Queued { delivery, hold });
         Ok(None)
@@ -173,7 +186,7 @@ impl Session {
     /// Moves queued deliveries into the window while it has room; returns those to send.
     pub fn fill_window(&mut self) -> Vec<Inflight> {
         let mut out = Vec::new();
-        while self.inflight.len() < self.window {
+        while self.inflight.len() < self.window as usize {
             let Some(Queued { delivery, hold }) = self.queue.pop_front() else {
                 break;
             };
@@ -359,7 +372,7 @@ mod tests {
 
     #[test]
     fn window_then_queue_then_refusal() {
-        let mut s = Session::new(ByteString::from("c"), Protocol::V5, 2, 1);
+        let mut s = Session::new(ByteString::from("c"), Protocol::V5, 2, 1, 1);
         let a = s.offer(delivery(QoS::AtLeastOnce), true).unwrap().unwrap();
         let b = s.offer(delivery(QoS::AtLeastOnce), true).unwrap().unwrap();
         assert_ne!(a.packet_id, b.packet_id);
@@ -380,8 +393,38 @@ mod tests {
     }
 
     #[test]
+    fn a_connected_session_holds_publishers_early_and_drops_only_offline() {
+        let pressure = crate::core::message::Pressure::new();
+        let held = |qos| {
+            let mut d = delivery(qos);
+            let mut m = (*d.message).clone();
+            m.pressure = Some(pressure.clone());
+            d.message = m.shared();
+            d
+        };
+        let mut s = Session::new(ByteString::from("c"), Protocol::V5, 1, 4, 2);
+        assert!(s.offer(held(QoS::AtLeastOnce), true).unwrap().is_some());
+        for _ in 0..2 {
+            assert!(s.offer(held(QoS::AtLeastOnce), true).unwrap().is_none());
+        }
+        assert_eq!(pressure.held(), 0, "under the hold mark");
+        // From 2 queued: held, and queued past the limit of 4 (the publisher waits).
+        for _ in 0..4 {
+            assert!(s.offer(held(QoS::AtLeastOnce), true).unwrap().is_none());
+        }
+        assert_eq!((s.queued_len(), pressure.held()), (6, 4));
+        s.release_holds();
+        assert_eq!(pressure.held(), 0);
+        // Offline: queued up to the limit, then refused.
+        assert_eq!(
+            s.offer(held(QoS::AtLeastOnce), false).unwrap_err(),
+            Refused::QueueFull
+        );
+    }
+
+    #[test]
     fn offline_sessions_queue() {
-        let mut s = Session::new(ByteString::from("c"), Protocol::V311, 10, 10);
+        let mut s = Session::new(ByteString::from("c"), Protocol::V311, 10, 10, 10);
         assert!(
             s.offer(delivery(QoS::AtLeastOnce), false)
                 .unwrap()
@@ -393,7 +436,7 @@ mod tests {
 
     #[test]
     fn qos2_flow() {
-        let mut s = Session::new(ByteString::from("c"), Protocol::V5, 10, 10);
+        let mut s = Session::new(ByteString::from("c"), Protocol::V5, 10, 10, 10);
         let i = s.offer(delivery(QoS::ExactlyOnce), true).unwrap().unwrap();
         assert!(
             s.complete(i.packet_id, OutState::Published).is_none(),
@@ -406,7 +449,7 @@ mod tests {
 
     #[test]
     fn packet_ids_skip_those_in_use_and_wrap() {
-        let mut s = Session::new(ByteString::from("c"), Protocol::V5, u16::MAX, 0);
+        let mut s = Session::new(ByteString::from("c"), Protocol::V5, u16::MAX, 0, 0);
         s.next_packet_id = u16::MAX;
         let a = s.offer(delivery(QoS::AtLeastOnce), true).unwrap().unwrap();
         let b = s.offer(delivery(QoS::AtLeastOnce), true).unwrap().unwrap();

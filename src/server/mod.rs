@@ -110,6 +110,7 @@ impl Server {
                 .flatten();
             let limits = Limits {
                 max_queued_messages: shared.config.mqtt.max_queued_messages,
+                backpressure_queued: shared.config.mqtt.backpressure_queued,
                 queue_high_water: shared.config.server.queue_high_water,
             };
             let spawned = std::thread::Builder::new()

@@ -233,6 +233,8 @@ pub struct SessionSlot {
 pub struct Limits {
     /// Most queued QoS 1/2 messages per session.
     pub max_queued_messages: usize,
+    /// Queued messages of a connected session at which its publishers are held.
+    pub backpressure_queued: usize,
     /// Ready messages at which a queue holds back its publishers (0: never).
     pub queue_high_water: usize,
 }
@@ -560,29 +562,74 @@ impl Shard {
         // every subscription identifier [MQTT-3.3.4-2], [MQTT-3.3.4-3].
         targets.sort_unstable_by_key(|t| t.0);
         let mut logged = None;
+        // QoS 0 deliveries are sent at once and share one `Delivery` (one clone of the
+        // message per fan-out: a clone per subscriber made every subscriber's delivery
+        // bounce the message's reference count between the cores); the counters are
+        // added once.
+        let mut shared: Option<Delivery> = None;
+        let (mut sent, mut dropped) = (0u64, 0u64);
+        let mut ids = Vec::new();
         let mut i = 0;
-        while let Some(&(session, qos, rap, id)) = targets.get(i) {
-            let mut delivery = Delivery {
-                message: message.clone(),
-                qos,
-                retain: message.retain && rap,
-                subscription_ids: id.into_iter().collect(),
-                log_id: None,
-            };
+        while let Some(&(session, first_qos, rap, id)) = targets.get(i) {
+            let (mut qos, mut retain) = (first_qos, message.retain && rap);
+            ids.clear();
+            ids.extend(id);
             i += 1;
             while let Some(&(s, q, r, id)) = targets.get(i) {
                 if s != session {
                     break;
                 }
-                delivery.qos = delivery.qos.max(q);
-                delivery.retain |= message.retain && r;
-                delivery.subscription_ids.extend(id);
+                qos = qos.max(q);
+                retain |= message.retain && r;
+                ids.extend(id);
                 i += 1;
             }
-            delivery.qos = delivery.qos.min(message.qos);
+            qos = qos.min(message.qos);
+            if qos == QoS::AtMostOnce {
+                let delivery = shared.get_or_insert_with(|| Delivery {
+                    message: message.clone(),
+                    qos,
+                    retain,
+                    subscription_ids: Vec::new(),
+                    log_id: None,
+                });
+                delivery.retain = retain;
+                delivery.subscription_ids.clone_from(&ids);
+                if self.send_now_qos0(session, delivery) {
+                    sent += 1;
+                } else {
+                    dropped += 1;
+                }
+                continue;
+            }
+            let delivery = Delivery {
+                message: message.clone(),
+                qos,
+                retain,
+                subscription_ids: std::mem::take(&mut ids),
+                log_id: None,
+            };
             logged = self.deliver_to(session, delivery).or(logged);
         }
+        let stats = self.stats();
+        if sent > 0 {
+            ShardStats::add(&stats.messages_sent, sent);
+        }
+        if dropped > 0 {
+            ShardStats::add(&stats.messages_dropped, dropped);
+        }
         logged
+    }
+
+    /// Sends a QoS 0 delivery to a session's connection, if it has one (QoS 0 is not
+    /// queued for offline sessions, as Mosquitto's default); returns whether it went.
+    fn send_now_qos0(&self, key: u64, delivery: &Delivery) -> bool {
+        let state = self.state.borrow();
+        state
+            .slots
+            .get(&key)
+            .and_then(|slot| slot.peer.as_ref())
+            .is_some_and(|p| p.send_publish(delivery, None, false))
     }
 
     /// Hands a delivery to a session: straight to its connection when the window allows,
@@ -593,11 +640,8 @@ impl Shard {
         let mut state = self.state.borrow_mut();
         let slot = state.slots.get_mut(&key)?;
         if delivery.qos == QoS::AtMostOnce {
-            // QoS 0 is not queued for offline sessions (as Mosquitto's default).
-            let sent = slot
-                .peer
-                .as_ref()
-                .is_some_and(|p| p.send_publish(&delivery, None, false));
+            drop(state);
+            let sent = self.send_now_qos0(key, &delivery);
             ShardStats::add(
                 if sent {
                     &stats.messages_sent

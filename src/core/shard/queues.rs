@@ -429,6 +429,7 @@ mod tests {
         let (tx, _rx) = flume::bounded(16);
         let limits = Limits {
             max_queued_messages: 10,
+            backpressure_queued: 10,
             queue_high_water: 10_000,
         };
         Shard::new(0, vec![tx], limits, Arc::new(Stats::new(1))).expect("shard 0 of 1")

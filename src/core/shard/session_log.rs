@@ -363,6 +363,7 @@ impl Shard {
             saved.protocol,
             1,
             self.limits.max_queued_messages,
+            self.limits.backpressure_queued,
         );
         session.epoch = saved.epoch;
         session.expiry_interval = saved.expiry;

@@ -95,6 +95,7 @@ impl Shard {
                 protocol,
                 window,
                 self.limits.max_queued_messages,
+                self.limits.backpressure_queued,
             ),
         };
         let subscriptions: Vec<_> = session.subscriptions.drain().collect();

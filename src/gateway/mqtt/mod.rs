@@ -179,6 +179,7 @@ mod tests {
             let (tx, _rx) = flume::bounded(1);
             let limits = Limits {
                 max_queued_messages: 10,
+                backpressure_queued: 10,
                 queue_high_water: 10_000,
             };
             let shard = Rc::new(Shard::new(0, vec![tx], limits, Arc::new(Stats::new(1))).unwrap());

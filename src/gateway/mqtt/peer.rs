@@ -204,8 +204,14 @@ fn publish_properties(
 impl Peer for MqttPeer {
     fn send_publish(&self, delivery: &Delivery, packet_id: Option<PacketId>, dup: bool) -> bool {
         let message = &delivery.message;
-        let Ok(expiry) = message.remaining_expiry(Instant::now()) else {
-            return false;
+        // The clock only for a message that can expire (a fan-out calls this per
+        // subscriber).
+        let expiry = match message.properties.message_expiry_interval {
+            None => None,
+            Some(_) => match message.remaining_expiry(Instant::now()) {
+                Ok(expiry) => expiry,
+                Err(_) => return false,
+            },
         };
         if delivery.qos == QoS::AtMostOnce && self.outbox.backlog() >= self.max_outbound_bytes {
             return false;
