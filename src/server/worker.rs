@@ -73,23 +73,6 @@ impl StartLine {
     }
 }
 
-/// Mailbox messages a shard handles before it lets its connections' tasks run.
-const MAILBOX_BATCH: usize = 256;
-
-/// Lets the other tasks of this thread run once before going on.
-async fn yield_now() {
-    let mut yielded = false;
-    std::future::poll_fn(|cx| {
-        if yielded {
-            return std::task::Poll::Ready(());
-        }
-        yielded = true;
-        cx.waker().wake_by_ref();
-        std::task::Poll::Pending
-    })
-    .await;
-}
-
 /// How long a stopping shard waits for a listener to close.
 const LISTENER_CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -193,21 +176,13 @@ pub fn run_shard(
         while !stopped_early && let Ok(msg) = mailbox.recv_async().await {
             let mut shutdown = matches!(msg, ShardMsg::Shutdown);
             shard.handle(msg);
-            // Take what else arrived, up to a batch, then let this shard's connections
-            // run: a busy mailbox must not starve them (their latency tail).
-            let mut batch = 1;
-            while batch < MAILBOX_BATCH
-                && let Ok(msg) = mailbox.try_recv()
-            {
+            // Drain what else arrived in this iteration before yielding.
+            while let Ok(msg) = mailbox.try_recv() {
                 shutdown |= matches!(msg, ShardMsg::Shutdown);
                 shard.handle(msg);
-                batch += 1;
             }
             if shutdown {
                 break;
-            }
-            if batch == MAILBOX_BATCH {
-                yield_now().await;
             }
         }
         // Stop accepting first, and wait until the listeners are closed: an accept still
